@@ -1,0 +1,1 @@
+"""Replications, common random numbers, comparisons, sweeps and executors."""

@@ -1,0 +1,1 @@
+"""The SimPy model: one replication of one scenario -> columnar records."""

@@ -1,0 +1,96 @@
+"""Working calendars on the model clock: when reps are on shift.
+
+The clock is a float number of hours since the scenario's `start` date at 00:00 in the
+scenario time zone. A calendar is precomputed once into sorted open intervals on that clock,
+with each calendar's own time zone, daylight saving and holidays applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from funnelsim.scenario.schema import WEEKDAYS, Calendar
+
+UTC = dt.timezone.utc
+SPARE_DAYS_AFTER_HORIZON = 60
+
+
+def clock_zero(start: dt.date, timezone: str) -> dt.datetime:
+    """The instant (UTC) at which the clock reads 0."""
+    return dt.datetime.combine(start, dt.time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def to_clock_hours(moment: dt.datetime, start: dt.date, timezone: str) -> float:
+    """A naive local datetime (scenario zone) or an aware one, as clock hours."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return (moment.astimezone(UTC) - clock_zero(start, timezone)).total_seconds() / 3600
+
+
+class WorkCalendar:
+    """Open intervals [opens[i], closes[i]) on the clock; `None` spec means open around the clock."""
+
+    def __init__(self, opens: Sequence[float], closes: Sequence[float], always_open: bool = False) -> None:
+        self.opens = list(opens)
+        self.closes = list(closes)
+        self.always_open = always_open
+
+    @classmethod
+    def always(cls) -> WorkCalendar:
+        return cls([], [], always_open=True)
+
+    @classmethod
+    def build(cls, spec: Calendar | None, start: dt.date, clock_timezone: str, horizon_hours: float) -> WorkCalendar:
+        if spec is None:
+            return cls.always()
+        zone = ZoneInfo(spec.timezone or clock_timezone)
+        zero = clock_zero(start, clock_timezone)
+        workdays = {WEEKDAYS.index(d) for d in spec.days}
+        holidays = set(spec.holidays)
+        opens: list[float] = []
+        closes: list[float] = []
+        first = start - dt.timedelta(days=2)
+        last_day = int(horizon_hours // 24) + SPARE_DAYS_AFTER_HORIZON
+        for offset in range(last_day + 4):
+            day = first + dt.timedelta(days=offset)
+            if day.weekday() not in workdays or day in holidays:
+                continue
+            midnight = dt.datetime.combine(day, dt.time())
+            for open_hour, close_hour in spec.hours:
+                opens.append(_clock(midnight + dt.timedelta(hours=open_hour), zone, zero))
+                closes.append(_clock(midnight + dt.timedelta(hours=close_hour), zone, zero))
+        return cls(opens, closes)
+
+    def is_open(self, t: float) -> bool:
+        if self.always_open:
+            return True
+        i = bisect_right(self.opens, t) - 1
+        return i >= 0 and t < self.closes[i]
+
+    def next_open(self, t: float) -> float:
+        """The earliest time >= t at which the calendar is open (inf if none is known)."""
+        if self.always_open:
+            return t
+        i = bisect_right(self.opens, t) - 1
+        if i >= 0 and t < self.closes[i]:
+            return t
+        return self.opens[i + 1] if i + 1 < len(self.opens) else math.inf
+
+    def open_hours(self, begin: float, end: float) -> float:
+        """Hours the calendar is open within [begin, end)."""
+        if end <= begin:
+            return 0.0
+        if self.always_open:
+            return end - begin
+        opens, closes = np.asarray(self.opens), np.asarray(self.closes)
+        return float(np.clip(np.minimum(closes, end) - np.maximum(opens, begin), 0, None).sum())
+
+
+def _clock(local: dt.datetime, zone: ZoneInfo, zero: dt.datetime) -> float:
+    return (local.replace(tzinfo=zone).astimezone(UTC) - zero).total_seconds() / 3600

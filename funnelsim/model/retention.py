@@ -1,0 +1,56 @@
+"""Customers after the sale, drawn in one vectorised batch: monthly churn, expansion, revenue.
+
+A customer pays at the start of each month; after each paid month it churns with its monthly
+hazard (raised by `poor_fit_churn_factor` below the fit threshold), so months paid in total
+are geometric. MRR grows by `expansion_per_year`, compounded monthly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funnelsim.scenario.schema import Retention
+from funnelsim.scenario.units import HOURS_PER_MONTH
+
+NEVER = np.iinfo(np.int32).max
+
+
+def monthly_hazard(retention: Retention, fit: np.ndarray) -> np.ndarray:
+    """Each customer's monthly churn chance."""
+    factor = np.where(fit < retention.poor_fit_below, retention.poor_fit_churn_factor, 1.0)
+    return np.clip(retention.monthly_churn * factor, 0.0, 1.0)
+
+
+def draw_retention(
+    retention: Retention,
+    customer_at: np.ndarray,
+    fit: np.ndarray,
+    mrr: np.ndarray,
+    horizon_hours: float,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Churn time, months billed, revenue and current MRR of each customer up to the horizon."""
+    n = len(customer_at)
+    hazard = monthly_hazard(retention, fit)
+    u = rng.random(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # inverse CDF of the geometric law on {1, 2, ...}: months paid before churning
+        paid_total = np.where(hazard > 0, np.ceil(np.log1p(-u) / np.log1p(-hazard)), np.inf)
+    paid_total = np.maximum(paid_total, 1)
+    months_open = np.floor((horizon_hours - customer_at) / HOURS_PER_MONTH) + 1
+    billed = np.minimum(paid_total, months_open)
+    churned_at = customer_at + paid_total * HOURS_PER_MONTH
+    churned_at = np.where(churned_at <= horizon_hours, churned_at, np.nan)
+    growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
+    if growth == 1.0:
+        revenue = mrr * billed
+    else:
+        revenue = mrr * (growth**billed - 1) / (growth - 1)
+    active = np.isnan(churned_at)
+    mrr_now = np.where(active, mrr * growth ** (billed - 1), 0.0)
+    return {
+        "churned_at": churned_at,
+        "months_billed": billed.astype(np.int32),
+        "revenue": revenue,
+        "mrr_at_horizon": mrr_now,
+    }

@@ -1,0 +1,202 @@
+"""One replication of one scenario: `simulate(scenario, seed) -> Records`.
+
+Randomness: the seed's SeedSequence spawns one stream per source (arrivals, nurture, sales,
+retention), and arrivals one per channel, so the same seed shares arrivals across scenarios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.marketing import draw_arrivals, draw_nurture
+from funnelsim.model.records import R, Records, empty_columns
+from funnelsim.model.retention import draw_retention
+from funnelsim.model.sales import SalesDesk, SalesLeads, interest_curve
+from funnelsim.scenario.schema import FitChance, Scenario
+
+SeedLike = int | np.random.SeedSequence
+
+STREAMS = ("arrivals", "nurture", "sales", "retention")
+SALES_DRAWS = ("route", "patience", "handle", "reach", "qualify", "cycle", "win", "trial")
+
+
+def seed_streams(seed: SeedLike) -> dict[str, np.random.SeedSequence]:
+    """The independent child sequences of one replication."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return dict(zip(STREAMS, root.spawn(len(STREAMS))))
+
+
+def fit_effect(chance: FitChance, fit: np.ndarray) -> np.ndarray:
+    """chance x ((1 - w) + w x fit): the chance for each lead given its ICP fit."""
+    return chance.chance * ((1.0 - chance.fit_weight) + chance.fit_weight * fit)
+
+
+def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
+    """Run one replication of `scenario` and return its columnar records."""
+    streams = seed_streams(seed)
+    horizon = scenario.horizon
+
+    # arrivals and lead attributes, per channel stream
+    channel_seeds = streams["arrivals"].spawn(len(scenario.channels))
+    channel_rngs = [np.random.default_rng(s) for s in channel_seeds]
+    arrival_at, channel = draw_arrivals(scenario, channel_rngs)
+    n = len(arrival_at)
+    leads = empty_columns(n)
+    leads["arrival_at"] = arrival_at
+    leads["channel"] = channel
+    for code, spec in enumerate(scenario.channels.values()):
+        mine = np.flatnonzero(channel == code)
+        rng = channel_rngs[code]
+        leads["fit"][mine] = spec.fit.sample(rng, len(mine))
+        leads["deal_mrr"][mine] = (spec.deal_mrr or scenario.sales.deal_mrr).sample(rng, len(mine))
+
+    # nurture to MQL
+    nurture_rng = np.random.default_rng(streams["nurture"])
+    offset, engagement, reason = draw_nurture(scenario, leads["fit"], nurture_rng)
+    leads["engagement"] = engagement
+    ended = arrival_at + offset
+    is_mql = reason < 0
+    leads["mql_at"][is_mql] = ended[is_mql]
+    finished = ~is_mql & (ended < horizon)
+    leads["reason"][:] = R["in_nurture"]
+    leads["reason"][finished] = reason[finished]
+    leads["ended_at"][finished] = ended[finished]
+    mql = np.flatnonzero(is_mql & (ended < horizon))
+
+    # the MQL splits: self-serve trial, rejected by sales, or the SAL queue
+    sales_seeds = dict(zip(SALES_DRAWS, streams["sales"].spawn(len(SALES_DRAWS))))
+    draw = {k: np.random.default_rng(s) for k, s in sales_seeds.items()}
+    self_serve, sales = scenario.self_serve, scenario.sales
+    route_u = draw["route"].random((len(mql), 2))
+    trial = route_u[:, 0] < self_serve.trial
+    accepted = route_u[:, 1] < sales.accept
+    leads["trial"][mql] = trial
+    rejected = mql[~trial & ~accepted]
+    leads["reason"][rejected] = R["rejected_by_sales"]
+    leads["ended_at"][rejected] = leads["mql_at"][rejected]
+    to_sales = mql[accepted & (~trial | self_serve.reps_work_trials)]
+    to_sales = to_sales[np.argsort(leads["mql_at"][to_sales], kind="stable")]  # the desk works in SAL order
+    trial_leads = mql[trial]
+    leads["sal_at"][to_sales] = leads["mql_at"][to_sales]
+
+    desk_events = _run_sales_desk(scenario, leads, to_sales, draw)
+    _resolve_trials(scenario, leads, trial_leads, draw["trial"])
+
+    # customers: won deals and converted trials
+    won = leads["reason"] == R["assisted"]
+    leads["customer_at"][won] = leads["closed_at"][won]
+    converted = np.isin(leads["reason"], (R["self_serve"], R["assisted_trial"]))
+    leads["customer_at"][converted] = leads["ended_at"][converted]
+    customers = np.flatnonzero(won | converted)
+    kept = draw_retention(
+        scenario.retention,
+        leads["customer_at"][customers],
+        leads["fit"][customers],
+        leads["deal_mrr"][customers],
+        horizon,
+        np.random.default_rng(streams["retention"]),
+    )
+    for name, values in kept.items():
+        leads[name][customers] = values
+
+    return Records(
+        leads=leads,
+        attempt_start=desk_events["attempt_start"],
+        attempt_end=desk_events["attempt_end"],
+        attempt_sdr=desk_events["attempt_sdr"],
+        channel_names=tuple(scenario.channels),
+        horizon_hours=horizon,
+        warmup_hours=scenario.warmup,
+        sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
+        ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
+        sdr_open_hours=_calendar(scenario, sales.sdr.calendar).open_hours(scenario.warmup, horizon),
+        ae_open_hours=_calendar(scenario, sales.ae.calendar).open_hours(scenario.warmup, horizon),
+        events=int(desk_events["events"]),
+    )
+
+
+def _calendar(scenario: Scenario, name: str) -> WorkCalendar:
+    return WorkCalendar.build(scenario.calendar(name), scenario.start, scenario.timezone, scenario.horizon)
+
+
+def _run_sales_desk(
+    scenario: Scenario, leads: dict[str, np.ndarray], to_sales: np.ndarray, draw: dict[str, np.random.Generator]
+) -> dict[str, np.ndarray]:
+    """Draw every sales-stage random number per lead, run the desk, write results back."""
+    sales = scenario.sales
+    m, n_attempts = len(to_sales), len(sales.sdr.attempts)
+    sal_at = leads["sal_at"][to_sales]
+    fit = leads["fit"][to_sales]
+    trial = leads["trial"][to_sales]
+    patience = sales.patience.sample(draw["patience"], m) if sales.patience is not None else np.full(m, np.inf)
+    trial_end = np.where(trial, sal_at + scenario.self_serve.trial_length, np.inf)
+    abandon_at = np.where(trial, trial_end, sal_at + patience)
+    inputs = SalesLeads(
+        sal_at=sal_at.tolist(),
+        fit=fit.tolist(),
+        trial=trial.tolist(),
+        abandon_at=abandon_at.tolist(),
+        qualify_chance=fit_effect(sales.qualify, fit).tolist(),
+        win_chance=fit_effect(sales.ae.win, fit).tolist(),
+        handle_hours=sales.sdr.handle_time.sample(draw["handle"], m * n_attempts).tolist(),
+        reach_draw=draw["reach"].random(m * n_attempts).tolist(),
+        qualify_draw=draw["qualify"].random(m).tolist(),
+        win_draw=draw["win"].random(m).tolist(),
+        cycle_hours=sales.ae.cycle.sample(draw["cycle"], m).tolist(),
+    )
+    desk = SalesDesk(
+        inputs,
+        attempt_offsets=sales.sdr.attempts,
+        sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
+        sdr_calendar=_calendar(scenario, sales.sdr.calendar),
+        discipline=sales.queue,
+        routing=sales.routing,
+        sla_hours=sales.sla,
+        reach=sales.sdr.reach,
+        interest=_interest(scenario),
+        decay_slowdown=sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0,
+        ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
+        ae_calendar=_calendar(scenario, sales.ae.calendar),
+        horizon_hours=scenario.horizon,
+    )
+    out = desk.run()
+    for name in ("first_contact_at", "reached_at", "sql_at", "opportunity_at", "closed_at", "ended_at"):
+        leads[name][to_sales] = getattr(out, name)
+    leads["attempts"][to_sales] = out.attempts
+    leads["sdr"][to_sales] = out.sdr
+    reason = np.asarray(out.reason, dtype=np.int8)
+    resolved = reason >= 0
+    leads["reason"][to_sales[resolved]] = reason[resolved]
+    return {
+        "attempt_start": np.asarray(out.attempt_start),
+        "attempt_end": np.asarray(out.attempt_end),
+        "attempt_sdr": np.asarray(out.attempt_sdr, dtype=np.int32),
+        "events": desk.events_scheduled,
+    }
+
+
+def _interest(scenario: Scenario):
+    decay = scenario.sales.decay
+    return interest_curve(decay.half_life, decay.table)
+
+
+def _resolve_trials(
+    scenario: Scenario, leads: dict[str, np.ndarray], trial_leads: np.ndarray, rng: np.random.Generator
+) -> None:
+    """A trial converts at its end: on its own, or at `assisted_uplift` times that if a rep reached it."""
+    self_serve, sales = scenario.self_serve, scenario.sales
+    ends = leads["mql_at"][trial_leads] + self_serve.trial_length
+    reached = leads["reached_at"][trial_leads]
+    worked = reached <= ends  # False for NaN
+    interest = _interest(scenario)
+    slow = 1.0 / sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0
+    chance = np.full(len(trial_leads), self_serve.convert)
+    for i in np.flatnonzero(worked):
+        delay = (reached[i] - leads["mql_at"][trial_leads[i]]) * slow
+        chance[i] = min(1.0, self_serve.convert * sales.assisted_uplift * interest(delay))
+    converts = rng.random(len(trial_leads)) < chance
+    reason = np.where(converts, np.where(worked, R["assisted_trial"], R["self_serve"]), R["trial_expired"])
+    reason = np.where(ends < scenario.horizon, reason, R["in_trial"]).astype(np.int8)
+    leads["reason"][trial_leads] = reason
+    leads["ended_at"][trial_leads] = np.where(ends < scenario.horizon, ends, np.nan)

@@ -1,0 +1,1 @@
+"""Results folders, charts and reports."""

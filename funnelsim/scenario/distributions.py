@@ -1,0 +1,232 @@
+"""Probability distributions written in scenario files, and their vectorised sampling.
+
+A distribution is parsed once into an immutable `Distribution` whose parameters are in model
+units (hours for durations), then sampled in numpy batches by the model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from funnelsim.scenario.units import parse_duration_hours
+
+Kind = Literal["duration", "amount", "fraction"]
+
+Z90 = 1.2815515655446004  # standard normal 90th percentile
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "exponential": ("mean",),
+    "lognormal": ("median", "p90", "sigma", "mean"),
+    "gamma": ("mean", "shape", "cv"),
+    "uniform": ("low", "high"),
+    "beta": ("a", "b"),
+    "empirical": ("values", "weights"),
+}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A parsed distribution; `params` are floats (or float tuples) in model units."""
+
+    family: str
+    params: tuple[tuple[str, Any], ...]
+
+    def param(self, name: str) -> Any:
+        return dict(self.params)[name]
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw `size` values as a float64 array."""
+        p = dict(self.params)
+        if self.family == "constant":
+            return np.full(size, p["value"], dtype=np.float64)
+        if self.family == "exponential":
+            return rng.exponential(p["mean"], size)
+        if self.family == "lognormal":
+            return np.exp(rng.normal(math.log(p["median"]), p["sigma"], size))
+        if self.family == "gamma":
+            return rng.gamma(p["shape"], p["mean"] / p["shape"], size)
+        if self.family == "uniform":
+            return rng.uniform(p["low"], p["high"], size)
+        if self.family == "beta":
+            return rng.beta(p["a"], p["b"], size)
+        if self.family == "empirical":
+            values = np.asarray(p["values"], dtype=np.float64)
+            weights = np.asarray(p["weights"], dtype=np.float64)
+            return values[rng.choice(len(values), size=size, p=weights / weights.sum())]
+        raise AssertionError(f"unknown family {self.family}")
+
+    def mean(self) -> float:
+        """The distribution's expected value (used for estimates and closed-form checks)."""
+        p = dict(self.params)
+        if self.family == "constant":
+            return p["value"]
+        if self.family in ("exponential", "gamma"):
+            return p["mean"]
+        if self.family == "lognormal":
+            return p["median"] * math.exp(p["sigma"] ** 2 / 2)
+        if self.family == "uniform":
+            return (p["low"] + p["high"]) / 2
+        if self.family == "beta":
+            return p["a"] / (p["a"] + p["b"])
+        values = np.asarray(p["values"], dtype=np.float64)
+        weights = np.asarray(p["weights"], dtype=np.float64)
+        return float((values * weights).sum() / weights.sum())
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.family}({args})"
+
+
+def constant(value: float) -> Distribution:
+    return Distribution("constant", (("value", float(value)),))
+
+
+def _scalar(value: Any, kind: Kind, what: str) -> float:
+    """One number of a distribution: a duration with unit, an amount, or a fraction."""
+    if kind == "duration":
+        return parse_duration_hours(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number for {what}, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"expected a non-negative number for {what}, got {value!r}")
+    if kind == "fraction" and number > 1:
+        raise ValueError(f"expected a fraction in [0, 1] for {what}, got {value!r}")
+    return number
+
+
+def _positive(value: float, what: str) -> float:
+    if value <= 0:
+        raise ValueError(f"expected {what} > 0, got {value!r}")
+    return value
+
+
+def parse_distribution(spec: Any, kind: Kind) -> Distribution:
+    """Parse a scalar (a constant) or a one-key mapping such as {lognormal: {median: 12min, p90: 30min}}."""
+    if isinstance(spec, Distribution):
+        return spec
+    if not isinstance(spec, dict):
+        return constant(_scalar(spec, kind, "a constant"))
+    if len(spec) != 1:
+        raise ValueError(
+            f"expected one distribution family ({', '.join(FAMILIES)}), got keys {sorted(spec)}"
+        )
+    family, args = next(iter(spec.items()))
+    if family not in FAMILIES:
+        raise ValueError(f"unknown distribution {family!r}; expected one of {', '.join(FAMILIES)}")
+    if family == "beta" and isinstance(args, (list, tuple)) and len(args) == 2:
+        args = {"a": args[0], "b": args[1]}
+    if family == "constant" and not isinstance(args, dict):
+        args = {"value": args}
+    if family == "empirical" and isinstance(args, list):
+        args = {"values": args}
+    if not isinstance(args, dict):
+        raise ValueError(f"expected a mapping of parameters for {family}, got {args!r}")
+    unknown = set(args) - set(FAMILIES[family])
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)} for {family}; "
+            f"expected {', '.join(FAMILIES[family])}"
+        )
+    return _BUILDERS[family](args, kind)
+
+
+def _need(args: dict, *names: str, family: str) -> None:
+    missing = [n for n in names if n not in args]
+    if missing:
+        raise ValueError(f"{family} needs {', '.join(names)}; missing {', '.join(missing)}")
+
+
+def _build_constant(args: dict, kind: Kind) -> Distribution:
+    _need(args, "value", family="constant")
+    return constant(_scalar(args["value"], kind, "value"))
+
+
+def _build_exponential(args: dict, kind: Kind) -> Distribution:
+    _need(args, "mean", family="exponential")
+    mean = _positive(_scalar(args["mean"], kind, "mean"), "mean")
+    return Distribution("exponential", (("mean", mean),))
+
+
+def _build_lognormal(args: dict, kind: Kind) -> Distribution:
+    if "median" in args:
+        median = _positive(_scalar(args["median"], kind, "median"), "median")
+    elif "mean" in args and "sigma" in args:
+        median = None
+    else:
+        raise ValueError("lognormal needs median with p90 or sigma (or mean with sigma)")
+    if "p90" in args:
+        if median is None:
+            raise ValueError("lognormal p90 goes with median")
+        p90 = _scalar(args["p90"], kind, "p90")
+        if p90 <= median:
+            raise ValueError(f"lognormal p90 must exceed the median, got median {args['median']!r} and p90 {args['p90']!r}")
+        sigma = math.log(p90 / median) / Z90
+    elif "sigma" in args:
+        sigma = _positive(_scalar(args["sigma"], "amount", "sigma"), "sigma")
+    else:
+        raise ValueError("lognormal needs p90 or sigma besides the median")
+    if median is None:
+        mean = _positive(_scalar(args["mean"], kind, "mean"), "mean")
+        median = mean * math.exp(-(sigma**2) / 2)
+    return Distribution("lognormal", (("median", median), ("sigma", sigma)))
+
+
+def _build_gamma(args: dict, kind: Kind) -> Distribution:
+    _need(args, "mean", family="gamma")
+    mean = _positive(_scalar(args["mean"], kind, "mean"), "mean")
+    if "shape" in args:
+        shape = _positive(_scalar(args["shape"], "amount", "shape"), "shape")
+    elif "cv" in args:
+        shape = 1 / _positive(_scalar(args["cv"], "amount", "cv"), "cv") ** 2
+    else:
+        raise ValueError("gamma needs shape or cv besides the mean")
+    return Distribution("gamma", (("mean", mean), ("shape", shape)))
+
+
+def _build_uniform(args: dict, kind: Kind) -> Distribution:
+    _need(args, "low", "high", family="uniform")
+    low, high = _scalar(args["low"], kind, "low"), _scalar(args["high"], kind, "high")
+    if high < low:
+        raise ValueError(f"uniform needs low <= high, got {args['low']!r} and {args['high']!r}")
+    return Distribution("uniform", (("low", low), ("high", high)))
+
+
+def _build_beta(args: dict, kind: Kind) -> Distribution:
+    if kind != "fraction":
+        raise ValueError("beta describes fractions in [0, 1]; it is not allowed here")
+    _need(args, "a", "b", family="beta")
+    a = _positive(_scalar(args["a"], "amount", "a"), "a")
+    b = _positive(_scalar(args["b"], "amount", "b"), "b")
+    return Distribution("beta", (("a", a), ("b", b)))
+
+
+def _build_empirical(args: dict, kind: Kind) -> Distribution:
+    _need(args, "values", family="empirical")
+    values = args["values"]
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"empirical values must be a non-empty list, got {values!r}")
+    parsed = tuple(_scalar(v, kind, "an empirical value") for v in values)
+    weights = args.get("weights", [1] * len(parsed))
+    if not isinstance(weights, list) or len(weights) != len(parsed):
+        raise ValueError(f"empirical weights must be a list of {len(parsed)} numbers, got {weights!r}")
+    parsed_weights = tuple(_scalar(w, "amount", "a weight") for w in weights)
+    if sum(parsed_weights) <= 0:
+        raise ValueError("empirical weights must not all be zero")
+    return Distribution("empirical", (("values", parsed), ("weights", parsed_weights)))
+
+
+_BUILDERS = {
+    "constant": _build_constant,
+    "exponential": _build_exponential,
+    "lognormal": _build_lognormal,
+    "gamma": _build_gamma,
+    "uniform": _build_uniform,
+    "beta": _build_beta,
+    "empirical": _build_empirical,
+}

@@ -1,0 +1,367 @@
+"""The scenario schema: every quantity of the funnel as a validated, immutable field.
+
+Durations are parsed into hours and distributions into `Distribution` objects here, so the
+model reads numbers in model units and never parses text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
+from funnelsim.scenario.units import parse_duration_hours
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _duration(value: Any) -> float:
+    return parse_duration_hours(value)
+
+
+Hours = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
+PositiveHours = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "duration"))]
+AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount"))]
+FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction"))]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Unlimited = Literal["unlimited"]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors and a loaded scenario never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def _check_timezone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as 'Europe/Berlin', got {name!r}") from None
+    return name
+
+
+_HOUR_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+def parse_hour_range(text: str) -> tuple[float, float]:
+    """'09:00-17:00' -> (9.0, 17.0) in local hours of the day."""
+    match = _HOUR_RANGE.match(text.strip())
+    if not match:
+        raise ValueError(f"expected office hours like '09:00-17:00', got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    opens, closes = h1 + m1 / 60, h2 + m2 / 60
+    if not (0 <= opens < closes <= 24) or m1 > 59 or m2 > 59:
+        raise ValueError(f"expected opening before closing within one day, got {text!r}")
+    return opens, closes
+
+
+class Calendar(Strict):
+    """When a pool of reps works: weekdays, office hours, time zone and holidays."""
+
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    hours: list[tuple[float, float]] = Field(default_factory=lambda: [(9.0, 17.0)])
+    timezone: str | None = None
+    holidays: list[dt.date] = Field(default_factory=list)
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, value: Any) -> Any:
+        texts = [value] if isinstance(value, str) else value
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"expected office hours like '09:00-17:00' or a list of them, got {value!r}")
+        ranges = sorted(parse_hour_range(t) for t in texts)
+        for (_, end), (start, _) in zip(ranges, ranges[1:]):
+            if start < end:
+                raise ValueError(f"office hours overlap: {texts!r}")
+        return ranges
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+
+ALWAYS = "always"
+BUILTIN_CALENDARS = {ALWAYS: None}  # None marks the 24/7 calendar
+
+
+class Profile(Strict):
+    """Relative arrival intensity by local hour of day and day of week (normalised to mean 1)."""
+
+    hours: list[NonNegative] = Field(default_factory=lambda: [1.0] * 24, min_length=24, max_length=24)
+    days: list[NonNegative] = Field(default_factory=lambda: [1.0] * 7, min_length=7, max_length=7)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Profile:
+        if sum(self.hours) <= 0 or sum(self.days) <= 0:
+            raise ValueError("a profile needs some positive weight in hours and in days")
+        return self
+
+
+# Web leads cluster in working hours: roughly 3/4 of B2B form fills arrive Monday to Friday
+# between 08:00 and 18:00 (a common shape in marketing-automation reports); this profile
+# puts 73% of the week's leads there.
+BUILTIN_PROFILES: dict[str, Profile] = {
+    "flat": Profile(),
+    "office_peak": Profile(
+        hours=[0.2] * 7 + [0.6] + [1.6] * 10 + [0.8, 0.6, 0.5, 0.4, 0.3, 0.2],
+        days=[1.2, 1.2, 1.2, 1.1, 1.0, 0.35, 0.3],
+    ),
+}
+
+
+class Burst(Strict):
+    """A dated campaign: extra leads spread evenly over a window."""
+
+    at: dt.datetime
+    extra_leads: NonNegative
+    over: PositiveHours = 24.0
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _date_is_midnight(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime.combine(value, dt.time())
+        return value
+
+
+class Channel(Strict):
+    """A demand-generation channel: its lead rate, profile, lead attributes and cost."""
+
+    leads_per_week: NonNegative
+    profile: str = "flat"
+    fit: FractionDist = Field(default_factory=lambda: constant(0.5))
+    deal_mrr: AmountDist | None = None
+    cost_per_lead: NonNegative = 0.0
+    bursts: list[Burst] = Field(default_factory=list)
+
+
+class MqlRule(Strict):
+    """A lead is marketing-qualified when both thresholds are met."""
+
+    fit_min: Probability = 0.0
+    engagement_min: int = Field(1, ge=0)
+
+
+class Nurture(Strict):
+    """The cadence of automated touches from capture to MQL."""
+
+    touches: list[Hours] = Field(default_factory=lambda: [0.0, 48.0, 120.0, 216.0, 336.0, 504.0, 720.0])
+    engage: Probability = 0.25
+    opt_out: Probability = 0.02
+    max_length: Hours | None = None
+    mql: MqlRule = Field(default_factory=MqlRule)
+
+    @field_validator("touches")
+    @classmethod
+    def _sorted(cls, touches: list[float]) -> list[float]:
+        if any(b < a for a, b in zip(touches, touches[1:])):
+            raise ValueError("expected touch offsets in increasing order")
+        return touches
+
+
+class SelfServe(Strict):
+    """Bottom of funnel with no rep: trials that convert on their own."""
+
+    trial: Probability = 0.0
+    convert: Probability = 0.0
+    trial_length: Hours = 14 * 24.0
+    reps_work_trials: bool = False
+
+
+class FitChance(Strict):
+    """A chance for a perfect-fit lead, scaled by (1 - fit_weight) + fit_weight * fit."""
+
+    chance: Probability
+    fit_weight: Probability = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"chance": value}
+        return value
+
+
+class AutoTouch(Strict):
+    """An instant automated reply on MQL; it is not a contact attempt but slows the decay."""
+
+    enabled: bool = False
+    decay_slowdown: float = Field(2.0, ge=1, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
+class Decay(Strict):
+    """How a lead's interest falls with the time since MQL: a half-life or a table."""
+
+    half_life: PositiveHours | None = None
+    table: list[tuple[Hours, Probability]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if value is None or value == "none":
+            return {}
+        return value
+
+    @field_validator("table", mode="before")
+    @classmethod
+    def _table_pairs(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, list) or not value:
+            raise ValueError("expected a list of [delay, factor] points, e.g. [[0min, 1.0], [1h, 0.4]]")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Decay:
+        if self.half_life is not None and self.table is not None:
+            raise ValueError("give either half_life or table, not both")
+        if self.table is not None:
+            delays = [d for d, _ in self.table]
+            if any(b <= a for a, b in zip(delays, delays[1:])):
+                raise ValueError("expected table delays in increasing order")
+        return self
+
+
+class SdrPool(Strict):
+    """SDRs who make first contact: how many, when they work, how long an attempt takes."""
+
+    count: int | Unlimited = Field(2)
+    calendar: str = ALWAYS
+    handle_time: DurationDist = Field(default_factory=lambda: constant(0.25))
+    attempts: list[Hours] = Field(default_factory=lambda: [0.0], min_length=1)
+    reach: Probability = 1.0
+
+    @field_validator("count")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"expected at least 1 rep or 'unlimited', got {value}")
+        return value
+
+    @field_validator("attempts")
+    @classmethod
+    def _sorted(cls, attempts: list[float]) -> list[float]:
+        if any(b < a for a, b in zip(attempts, attempts[1:])):
+            raise ValueError("expected attempt offsets in increasing order")
+        return attempts
+
+
+class AePool(Strict):
+    """Account executives who work opportunities through the sales cycle."""
+
+    count: int | Unlimited = 1
+    capacity: int = Field(25, ge=1)
+    calendar: str = ALWAYS
+    cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0))
+    win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
+
+    @field_validator("count")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"expected at least 1 AE or 'unlimited', got {value}")
+        return value
+
+
+QueueDiscipline = Literal["fifo", "lifo", "score", "sla"]
+Routing = Literal["pooled", "round_robin"]
+
+
+class Sales(Strict):
+    """The sales funnel: SAL queue, speed to lead, qualification and the AE pipeline."""
+
+    accept: Probability = 1.0
+    sdr: SdrPool = Field(default_factory=SdrPool)
+    queue: QueueDiscipline = "fifo"
+    routing: Routing = "pooled"
+    sla: PositiveHours = 1.0
+    auto_touch: AutoTouch = Field(default_factory=AutoTouch)
+    decay: Decay = Field(default_factory=Decay)
+    patience: DurationDist | None = None
+    qualify: FitChance = Field(default_factory=lambda: FitChance(chance=0.45))
+    ae: AePool = Field(default_factory=AePool)
+    assisted_uplift: NonNegative = 1.0
+    deal_mrr: AmountDist = Field(default_factory=lambda: constant(500.0))
+
+
+class Retention(Strict):
+    """Customers pay monthly until they churn; poor fit churns faster; loyal ones expand."""
+
+    monthly_churn: Probability = 0.02
+    poor_fit_below: Probability = 0.4
+    poor_fit_churn_factor: NonNegative = 1.0
+    expansion_per_year: NonNegative = 0.0
+
+
+class Costs(Strict):
+    """Team costs for CAC and payback (cost per lead lives on each channel)."""
+
+    sdr_per_month: NonNegative = 0.0
+    ae_per_month: NonNegative = 0.0
+    gross_margin: Probability = 0.8
+
+
+class Scenario(Strict):
+    """One validated, immutable scenario: the whole funnel and its time frame."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: dt.date
+    horizon: PositiveHours
+    warmup: Hours = 0.0
+    timezone: str = "UTC"
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    channels: dict[str, Channel] = Field(min_length=1)
+    nurture: Nurture = Field(default_factory=Nurture)
+    self_serve: SelfServe = Field(default_factory=SelfServe)
+    sales: Sales = Field(default_factory=Sales)
+    retention: Retention = Field(default_factory=Retention)
+    costs: Costs = Field(default_factory=Costs)
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        if self.warmup >= self.horizon:
+            raise ValueError(f"warmup ({self.warmup:g} h) must be shorter than the horizon ({self.horizon:g} h)")
+        known_profiles = set(BUILTIN_PROFILES) | set(self.profiles)
+        for name, channel in self.channels.items():
+            if channel.profile not in known_profiles:
+                raise ValueError(
+                    f"channels.{name}.profile: unknown profile {channel.profile!r}; "
+                    f"expected one of {', '.join(sorted(known_profiles))}"
+                )
+        known_calendars = set(BUILTIN_CALENDARS) | set(self.calendars)
+        for pool, calendar in (("sdr", self.sales.sdr.calendar), ("ae", self.sales.ae.calendar)):
+            if calendar not in known_calendars:
+                raise ValueError(
+                    f"sales.{pool}.calendar: unknown calendar {calendar!r}; "
+                    f"expected one of {', '.join(sorted(known_calendars))}"
+                )
+        return self
+
+    def profile(self, name: str) -> Profile:
+        return self.profiles.get(name) or BUILTIN_PROFILES[name]
+
+    def calendar(self, name: str) -> Calendar | None:
+        """The named calendar, or None for the 24/7 calendar."""
+        return None if name == ALWAYS else self.calendars[name]
+
+    def expected_leads(self) -> float:
+        """Leads one replication is expected to create (for the size guard)."""
+        weeks = self.horizon / 168.0
+        return sum(c.leads_per_week * weeks + sum(b.extra_leads for b in c.bursts) for c in self.channels.values())

@@ -1,0 +1,1 @@
+"""Validation cases: ordinary scenarios whose answers are known from theory or field studies."""
