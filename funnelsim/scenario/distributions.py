@@ -35,6 +35,21 @@ class Distribution:
 
     family: str
     params: tuple[tuple[str, Any], ...]
+    kind: Kind = "amount"
+
+    def to_spec(self) -> Any:
+        """The distribution as scenario-file data again (durations written in hours)."""
+
+        def render(name: str, value: Any) -> Any:
+            in_hours = self.kind == "duration" and name in DURATION_PARAMS
+            if isinstance(value, tuple):
+                return [f"{float(v)!r}h" if self.kind == "duration" and name == "values" else v for v in value]
+            return f"{float(value)!r}h" if in_hours else value
+
+        p = {name: render(name, value) for name, value in self.params}
+        if self.family == "constant":
+            return p["value"]
+        return {self.family: p}
 
     def param(self, name: str) -> Any:
         return dict(self.params)[name]
@@ -82,8 +97,11 @@ class Distribution:
         return f"{self.family}({args})"
 
 
-def constant(value: float) -> Distribution:
-    return Distribution("constant", (("value", float(value)),))
+DURATION_PARAMS = {"value", "mean", "median", "low", "high"}
+
+
+def constant(value: float, kind: Kind = "amount") -> Distribution:
+    return Distribution("constant", (("value", float(value)),), kind)
 
 
 def _scalar(value: Any, kind: Kind, what: str) -> float:
@@ -111,7 +129,7 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
     if isinstance(spec, Distribution):
         return spec
     if not isinstance(spec, dict):
-        return constant(_scalar(spec, kind, "a constant"))
+        return constant(_scalar(spec, kind, "a constant"), kind)
     if len(spec) != 1:
         raise ValueError(
             f"expected one distribution family ({', '.join(FAMILIES)}), got keys {sorted(spec)}"
@@ -133,7 +151,8 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
             f"unknown parameter(s) {sorted(unknown)} for {family}; "
             f"expected {', '.join(FAMILIES[family])}"
         )
-    return _BUILDERS[family](args, kind)
+    built = _BUILDERS[family](args, kind)
+    return Distribution(built.family, built.params, kind)
 
 
 def _need(args: dict, *names: str, family: str) -> None:

@@ -11,7 +11,16 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
 from funnelsim.scenario.units import parse_duration_hours
@@ -23,13 +32,15 @@ def _duration(value: Any) -> float:
     return parse_duration_hours(value)
 
 
-Hours = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
-PositiveHours = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+_as_hours = PlainSerializer(lambda hours: f"{float(hours)!r}h", return_type=str)
+_as_spec = PlainSerializer(lambda dist: dist.to_spec())
+Hours = Annotated[float, BeforeValidator(_duration), Field(ge=0), _as_hours]
+PositiveHours = Annotated[float, BeforeValidator(_duration), Field(gt=0), _as_hours]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "duration"))]
-AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount"))]
-FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction"))]
+DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "duration")), _as_spec]
+AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount")), _as_spec]
+FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction")), _as_spec]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Unlimited = Literal["unlimited"]
 
@@ -86,6 +97,15 @@ class Calendar(Strict):
         return ranges
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @field_serializer("hours")
+    def _hours_text(self, hours: list[tuple[float, float]]) -> list[str]:
+        return [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hours]
+
+
+def _hhmm(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 ALWAYS = "always"
@@ -240,7 +260,7 @@ class SdrPool(Strict):
 
     count: int | Unlimited = Field(2)
     calendar: str = ALWAYS
-    handle_time: DurationDist = Field(default_factory=lambda: constant(0.25))
+    handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
     attempts: list[Hours] = Field(default_factory=lambda: [0.0], min_length=1)
     reach: Probability = 1.0
 
@@ -265,7 +285,7 @@ class AePool(Strict):
     count: int | Unlimited = 1
     capacity: int = Field(25, ge=1)
     calendar: str = ALWAYS
-    cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0))
+    cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0, "duration"))
     win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
 
     @field_validator("count")

@@ -1,0 +1,263 @@
+"""Many replications of a scenario, comparisons with common random numbers, and sweeps.
+
+Replication i of a run with seed S uses child i of SeedSequence(S); two scenarios run with
+the same seed therefore share their arrivals, which makes paired differences tight.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from funnelsim import metrics
+from funnelsim.experiment.executors import ExecutorName, run_tasks
+from funnelsim.model.simulate import simulate
+from funnelsim.scenario.loader import load_scenario
+from funnelsim.scenario.schema import Scenario
+
+DEFAULT_REPS = 20
+DEFAULT_SEED = 20260105
+MAX_LEADS_WITHOUT_FLAG = 50_000_000
+
+
+class TooMuchWork(ValueError):
+    """A run would simulate more leads than is sensible without asking for it explicitly."""
+
+
+@dataclass
+class ReplicationOutput:
+    """What one replication sends back to the parent process."""
+
+    index: int
+    figures: dict[str, float]
+    seconds: float
+    events: int
+    timeseries: pd.DataFrame | None = None
+    leads: pd.DataFrame | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """The outcome of `run`: one row per replication, a summary, and optional tables."""
+
+    scenario: Scenario
+    seed: int
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    timeseries: pd.DataFrame | None = None
+    leads: pd.DataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.replications[self.replications["error"].notna()]
+
+    def figure(self, name: str) -> tuple[float, float, float]:
+        """(mean, ci_low, ci_high) of one metric."""
+        row = self.summary.set_index("metric").loc[name]
+        return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+
+
+def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
+    return np.random.SeedSequence(seed).spawn(reps)
+
+
+def run_replication(
+    scenario: Scenario,
+    seed: np.random.SeedSequence,
+    index: int,
+    keep_leads: bool = False,
+    timeseries_step_hours: float | None = 1.0,
+) -> ReplicationOutput:
+    """Simulate one replication and reduce it to figures (records are dropped unless kept)."""
+    started = time.perf_counter()
+    try:
+        records = simulate(scenario, seed)
+        figures = metrics.figures(records, scenario)
+        series = None
+        if timeseries_step_hours:
+            series = metrics.timeseries(records, timeseries_step_hours)
+            series.insert(0, "replication", np.int32(index))
+        leads = records.leads_frame(index) if keep_leads else None
+        return ReplicationOutput(index, figures, time.perf_counter() - started, records.events, series, leads)
+    except Exception:  # a failed replication is recorded, not a lost batch
+        return ReplicationOutput(index, {}, time.perf_counter() - started, 0, error=traceback.format_exc(limit=8))
+
+
+def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> float:
+    """Refuse runs over MAX_LEADS_WITHOUT_FLAG leads unless `allow_large`; return the estimate."""
+    estimate = scenario.expected_leads() * reps
+    if estimate > MAX_LEADS_WITHOUT_FLAG and not allow_large:
+        raise TooMuchWork(
+            f"{scenario.name}: this run would simulate about {estimate:,.0f} leads "
+            f"({scenario.expected_leads():,.0f} per replication x {reps} replications), more than "
+            f"{MAX_LEADS_WITHOUT_FLAG:,}; pass --allow-large (allow_large=True) if you mean it"
+        )
+    return estimate
+
+
+def run(
+    scenario: Scenario | str | Path | Mapping[str, Any] | None = None,
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    *,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    workers: int | None = None,
+    executor: ExecutorName = "processes",
+    dask_address: str | None = None,
+    keep_leads: bool = False,
+    timeseries_step_hours: float | None = 1.0,
+    allow_large: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run `reps` replications and summarise every figure with a 95% confidence interval."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides)
+    elif overrides:
+        raise ValueError("overrides apply to a scenario file or mapping, not to a loaded Scenario")
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    check_size(scenario, reps, allow_large)
+    started = time.perf_counter()
+    seeds = replication_seeds(seed, reps)
+    arguments = [(scenario, seeds[i], i, keep_leads, timeseries_step_hours) for i in range(reps)]
+    outputs: list[ReplicationOutput | None] = [None] * reps
+    for index, output in run_tasks(run_replication, arguments, executor, workers, dask_address):
+        outputs[index] = output
+        if progress is not None:
+            progress(1)
+    done = [o for o in outputs if o is not None]
+    replications = _replication_table(done, seed)
+    result = RunResult(
+        scenario=scenario,
+        seed=seed,
+        replications=replications,
+        summary=metrics.summarise(replications[replications["error"].isna()]),
+        timeseries=_concat([o.timeseries for o in done]),
+        leads=_concat([o.leads for o in done]),
+        timings={
+            "wall_seconds": time.perf_counter() - started,
+            "replication_seconds_total": float(sum(o.seconds for o in done)),
+        },
+    )
+    return result
+
+
+def _replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
+    rows = []
+    for o in outputs:
+        row: dict[str, Any] = {"replication": o.index, "seed": seed}
+        row.update(o.figures)
+        row.update({"events": o.events, "seconds": o.seconds, "error": o.error})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["error"] = table["error"].astype(object)
+    return table
+
+
+def _concat(frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None]
+    return pd.concat(present, ignore_index=True) if present else None
+
+
+@dataclass
+class CompareResult:
+    """Several scenarios run with the same seeds; differences are paired against the first."""
+
+    results: list[RunResult]
+    differences: dict[str, pd.DataFrame]  # scenario name -> paired difference vs the first
+
+    @property
+    def names(self) -> list[str]:
+        return [r.scenario.name for r in self.results]
+
+
+def compare(
+    scenarios: Sequence[Scenario | str | Path | Mapping[str, Any]],
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    **options: Any,
+) -> CompareResult:
+    """Run each scenario with the same seeds (common random numbers) and pair the differences."""
+    if len(scenarios) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    results = [run(s, reps, seed, **options) for s in scenarios]
+    _unique_names(results)
+    base = results[0]
+    differences = {
+        r.scenario.name: metrics.paired_difference(
+            base.replications[base.replications["error"].isna()], r.replications[r.replications["error"].isna()]
+        )
+        for r in results[1:]
+    }
+    return CompareResult(results, differences)
+
+
+def _unique_names(results: Sequence[RunResult]) -> None:
+    seen: dict[str, int] = {}
+    for r in results:
+        name = r.scenario.name
+        if name in seen:
+            seen[name] += 1
+            r.scenario = r.scenario.model_copy(update={"name": f"{name}#{seen[name]}"})
+        else:
+            seen[name] = 1
+
+
+@dataclass
+class SweepResult:
+    """One run per value of a parameter; `table` has one row per (value, metric)."""
+
+    key: str
+    values: list[Any]
+    results: list[RunResult]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        frames = []
+        for value, result in zip(self.values, self.results):
+            frame = result.summary.copy()
+            frame.insert(0, self.key, str(value))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def metric(self, name: str) -> pd.DataFrame:
+        """mean, ci_low, ci_high of one metric per swept value."""
+        rows = [dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)]
+        return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
+
+
+def sweep(
+    source: str | Path | Mapping[str, Any] | None,
+    key: str,
+    values: Sequence[Any],
+    reps: int = DEFAULT_REPS,
+    seed: int = DEFAULT_SEED,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    **options: Any,
+) -> SweepResult:
+    """Run the scenario once per value of the dotted `key`, all with the same seeds."""
+    if not values:
+        raise ValueError("sweep needs at least one value")
+    base = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides)
+    results = []
+    for value in values:
+        if isinstance(overrides, Mapping):
+            these: Any = dict(base) | {key: value}
+        else:
+            these = [*base, f"{key}={value}"]
+        results.append(run(load_scenario(source, these), reps, seed, **options))
+    return SweepResult(key, list(values), results)
+
+
+def nan_to_none(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value

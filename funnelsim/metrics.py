@@ -1,0 +1,294 @@
+"""Figures of one replication from its records, and summaries with 95% confidence intervals.
+
+A figure's meaning is fixed here; the experiment layer only repeats and aggregates. Lead-based
+figures count the cohort of leads that arrived in [warmup, horizon); time-based figures
+(utilisation, queue length) are averages over the same window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from funnelsim.model.records import CUSTOMER, OUTCOME_OF_REASON, R, Records
+from funnelsim.scenario.schema import Scenario
+from funnelsim.scenario.units import HOURS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How a figure is shown: its label, unit and section of the report."""
+
+    label: str
+    unit: str
+    section: str
+
+
+FIGURES: dict[str, Figure] = {
+    "leads": Figure("Leads", "leads", "Funnel"),
+    "mqls": Figure("MQLs", "leads", "Funnel"),
+    "sals": Figure("SALs (accepted by sales)", "leads", "Funnel"),
+    "contacted": Figure("Contacted by an SDR", "leads", "Funnel"),
+    "sqls": Figure("SQLs", "leads", "Funnel"),
+    "opportunities": Figure("Opportunities worked by AEs", "deals", "Funnel"),
+    "deals_won": Figure("Deals won (rep-assisted)", "deals", "Funnel"),
+    "self_serve_customers": Figure("Self-serve customers", "customers", "Funnel"),
+    "customers": Figure("New customers", "customers", "Funnel"),
+    "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
+    "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
+    "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion"),
+    "sql_to_won": Figure("SQL -> won (closed deals)", "%", "Conversion"),
+    "mql_to_customer": Figure("MQL -> customer", "%", "Conversion"),
+    "lead_to_customer": Figure("Lead -> customer", "%", "Conversion"),
+    "response_delay_mean_hours": Figure("Response delay, mean", "h", "Speed to lead"),
+    "response_delay_median_hours": Figure("Response delay, median", "h", "Speed to lead"),
+    "response_delay_p90_hours": Figure("Response delay, 90th percentile", "h", "Speed to lead"),
+    "answered_within_5min": Figure("SALs answered within 5 min", "%", "Speed to lead"),
+    "answered_within_1h": Figure("SALs answered within 1 h", "%", "Speed to lead"),
+    "answered_within_24h": Figure("SALs answered within 24 h", "%", "Speed to lead"),
+    "sla_attainment": Figure("SLA attainment", "%", "Speed to lead"),
+    "abandoned": Figure("Abandoned before contact", "leads", "Capacity"),
+    "abandon_rate": Figure("Abandoned / SALs", "%", "Capacity"),
+    "sdr_utilisation": Figure("SDR utilisation (of open hours)", "%", "Capacity"),
+    "ae_utilisation": Figure("AE pipeline occupancy", "%", "Capacity"),
+    "sal_queue_mean": Figure("SAL queue, time-average", "leads", "Capacity"),
+    "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity"),
+    "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity"),
+    "bookings_arr": Figure("Bookings (new ARR)", "money", "Revenue"),
+    "revenue": Figure("Revenue billed in the horizon", "money", "Revenue"),
+    "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue"),
+    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue"),
+    "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue"),
+    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue"),
+    "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue"),
+    "marketing_spend": Figure("Marketing spend", "money", "Cost"),
+    "team_cost": Figure("Sales team cost", "money", "Cost"),
+    "cac": Figure("CAC", "money", "Cost"),
+    "ltv": Figure("LTV (gross margin)", "money", "Cost"),
+    "ltv_to_cac": Figure("LTV : CAC", "x", "Cost"),
+    "payback_months": Figure("CAC payback", "months", "Cost"),
+}
+
+CHANNEL_FIGURES = ("leads", "mqls", "customers", "lead_to_customer", "cost_per_customer")
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole > 0 else math.nan
+
+
+def _overlap_hours(begin: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
+    """Total length of the intervals [begin, end) inside [lo, hi)."""
+    return float(np.clip(np.minimum(end, hi) - np.maximum(begin, lo), 0, None).sum())
+
+
+def sal_wait_end(leads: dict[str, np.ndarray], horizon: float) -> np.ndarray:
+    """When each lead stopped waiting for first contact: contact, giving up, or the horizon."""
+    end = np.where(np.isnan(leads["first_contact_at"]), leads["ended_at"], leads["first_contact_at"])
+    return np.where(np.isnan(end), horizon, np.minimum(end, horizon))
+
+
+def figures(records: Records, scenario: Scenario) -> dict[str, float]:
+    """All figures of one replication (see FIGURES for their meaning)."""
+    leads = records.leads
+    lo, hi = records.warmup_hours, records.horizon_hours
+    window = hi - lo
+    cohort = (leads["arrival_at"] >= lo) & (leads["arrival_at"] < hi)
+    reason = leads["reason"]
+    outcome = OUTCOME_OF_REASON[reason]
+
+    def count(mask: np.ndarray) -> float:
+        return float(np.count_nonzero(mask & cohort))
+
+    sal = ~np.isnan(leads["sal_at"]) & ~leads["trial"]
+    n_leads, n_mql = count(np.ones_like(cohort)), count(~np.isnan(leads["mql_at"]))
+    n_sal = count(sal)
+    n_sql = count(~np.isnan(leads["sql_at"]))
+    won = reason == R["assisted"]
+    lost = reason == R["deal_lost"]
+    is_customer = outcome == CUSTOMER
+    n_customers = count(is_customer)
+    f: dict[str, float] = {
+        "leads": n_leads,
+        "mqls": n_mql,
+        "sals": n_sal,
+        "contacted": count(sal & ~np.isnan(leads["first_contact_at"])),
+        "sqls": n_sql,
+        "opportunities": count(~np.isnan(leads["opportunity_at"])),
+        "deals_won": count(won),
+        "self_serve_customers": count(is_customer & ~won),
+        "customers": n_customers,
+        "lead_to_mql": _share(n_mql, n_leads),
+        "mql_to_sal": _share(n_sal, n_mql),
+        "sal_to_sql": _share(n_sql, n_sal),
+        "sql_to_won": _share(count(won), count(won | lost)),
+        "mql_to_customer": _share(n_customers, n_mql),
+        "lead_to_customer": _share(n_customers, n_leads),
+    }
+
+    # speed to lead, over the SALs of the cohort (never contacted counts as not answered)
+    in_sal = sal & cohort
+    delay = leads["first_contact_at"][in_sal] - leads["sal_at"][in_sal]
+    answered = delay[~np.isnan(delay)]
+    f["response_delay_mean_hours"] = float(answered.mean()) if len(answered) else math.nan
+    f["response_delay_median_hours"] = float(np.median(answered)) if len(answered) else math.nan
+    f["response_delay_p90_hours"] = float(np.quantile(answered, 0.9)) if len(answered) else math.nan
+    for name, limit in (("answered_within_5min", 5 / 60), ("answered_within_1h", 1.0), ("answered_within_24h", 24.0)):
+        f[name] = _share(float(np.count_nonzero(answered <= limit)), n_sal)
+    f["sla_attainment"] = _share(float(np.count_nonzero(answered <= scenario.sales.sla)), n_sal)
+
+    # capacity
+    f["abandoned"] = count(reason == R["abandoned"])
+    f["abandon_rate"] = _share(f["abandoned"], n_sal)
+    busy = _overlap_hours(records.attempt_start, records.attempt_end, lo, hi)
+    f["sdr_utilisation"] = _share(busy, records.sdr_count * records.sdr_open_hours) if records.sdr_count else math.nan
+    sql_at, closed_at, opened_at = leads["sql_at"], leads["closed_at"], leads["opportunity_at"]
+    worked = ~np.isnan(opened_at)
+    pipeline_end = np.where(np.isnan(closed_at), hi, closed_at)[worked]
+    occupied = _overlap_hours(opened_at[worked], pipeline_end, lo, hi)
+    f["ae_utilisation"] = _share(occupied, records.ae_slots * window) if records.ae_slots else math.nan
+    all_sal = ~np.isnan(leads["sal_at"])
+    wait_end = sal_wait_end(leads, hi)
+    f["sal_queue_mean"] = _overlap_hours(leads["sal_at"][all_sal], wait_end[all_sal], lo, hi) / window
+    f["sal_wait_mean_hours"] = float(np.mean(wait_end[in_sal] - leads["sal_at"][in_sal])) if n_sal else math.nan
+    closed = cohort & ~np.isnan(closed_at)
+    f["sales_cycle_mean_days"] = float(np.mean(closed_at[closed] - sql_at[closed]) / 24) if closed.any() else math.nan
+
+    # revenue and churn
+    growth = (1.0 + scenario.retention.expansion_per_year) ** (1 / 12)
+    new = is_customer & cohort
+    f["bookings_arr"] = float(leads["deal_mrr"][new].sum() * 12)
+    f["revenue"] = float(leads["revenue"][new].sum())
+    f["mrr_at_horizon"] = float(np.nansum(leads["mrr_at_horizon"][is_customer]))
+    f["arr_at_horizon"] = 12 * f["mrr_at_horizon"]
+    f["customers_at_horizon"] = float(np.count_nonzero(is_customer & np.isnan(leads["churned_at"])))
+    billed = leads["months_billed"][is_customer].astype(np.float64)
+    churned = ~np.isnan(leads["churned_at"][is_customer])
+    f["logo_churn_monthly"] = _share(float(churned.sum()), float(billed.sum()))
+    mrr0 = leads["deal_mrr"][is_customer]
+    mrr_months = mrr0 * billed if growth == 1.0 else mrr0 * (growth**billed - 1) / (growth - 1)
+    churned_mrr = (mrr0 * growth ** np.maximum(billed - 1, 0))[churned]
+    f["revenue_churn_monthly"] = _share(float(churned_mrr.sum()), float(mrr_months.sum()))
+
+    # cost
+    costs = scenario.costs
+    cost_per_lead = np.array([c.cost_per_lead for c in scenario.channels.values()])
+    f["marketing_spend"] = float(cost_per_lead[leads["channel"][cohort]].sum())
+    months = window / HOURS_PER_MONTH
+    sdr_heads = records.sdr_count or 0
+    ae_heads = scenario.sales.ae.count if isinstance(scenario.sales.ae.count, int) else 0
+    f["team_cost"] = (sdr_heads * costs.sdr_per_month + ae_heads * costs.ae_per_month) * months
+    f["cac"] = _share(f["marketing_spend"] + f["team_cost"], n_customers)
+    mean_mrr = float(leads["deal_mrr"][new].mean()) if n_customers else math.nan
+    hazard = _mean_hazard(scenario, leads["fit"][new])
+    f["ltv"] = mean_mrr * costs.gross_margin / hazard if hazard > 0 else math.nan
+    f["ltv_to_cac"] = _share(f["ltv"], f["cac"])
+    f["payback_months"] = _share(f["cac"], mean_mrr * costs.gross_margin)
+
+    # per channel
+    for code, name in enumerate(records.channel_names):
+        mine = leads["channel"] == code
+        n = count(mine)
+        c = count(mine & is_customer)
+        f[f"channel.{name}.leads"] = n
+        f[f"channel.{name}.mqls"] = count(mine & ~np.isnan(leads["mql_at"]))
+        f[f"channel.{name}.customers"] = c
+        f[f"channel.{name}.lead_to_customer"] = _share(c, n)
+        f[f"channel.{name}.cost_per_customer"] = _share(n * cost_per_lead[code], c)
+    return f
+
+
+def _mean_hazard(scenario: Scenario, fit: np.ndarray) -> float:
+    from funnelsim.model.retention import monthly_hazard
+
+    return float(monthly_hazard(scenario.retention, fit).mean()) if len(fit) else math.nan
+
+
+def timeseries(records: Records, step_hours: float = 1.0) -> pd.DataFrame:
+    """SAL backlog, SDRs busy and open opportunities sampled every `step_hours`."""
+    leads, hi = records.leads, records.horizon_hours
+    grid = np.arange(0.0, hi, step_hours)
+    all_sal = ~np.isnan(leads["sal_at"])
+    waiting = _in_progress_at(grid, leads["sal_at"][all_sal], sal_wait_end(leads, hi)[all_sal])
+    busy = _in_progress_at(grid, records.attempt_start, records.attempt_end)
+    has_sql = ~np.isnan(leads["sql_at"])
+    closes = np.where(np.isnan(leads["closed_at"]), np.inf, leads["closed_at"])[has_sql]
+    pipeline = _in_progress_at(grid, leads["sql_at"][has_sql], closes)
+    return pd.DataFrame({"t_hours": grid, "sal_queue": waiting, "sdrs_busy": busy, "open_opportunities": pipeline})
+
+
+def _in_progress_at(grid: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+    started = np.searchsorted(np.sort(begin), grid, side="right")
+    finished = np.searchsorted(np.sort(end), grid, side="right")
+    return (started - finished).astype(np.int64)
+
+
+# --- summaries over replications ---------------------------------------------------------
+
+# Two-sided 95% Student t quantiles for 1..30 degrees of freedom.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+
+
+def t_quantile_975(dof: int) -> float:
+    """The 97.5% quantile of Student's t (table to 30, Cornish-Fisher expansion beyond)."""
+    if dof < 1:
+        return math.nan
+    if dof <= 30:
+        return _T975[dof - 1]
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * dof) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * dof**2)
+
+
+def interval(values: np.ndarray) -> tuple[float, float, float, int]:
+    """Mean and 95% t-interval of finite values: (mean, low, high, n)."""
+    finite = values[np.isfinite(values)]
+    n = len(finite)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(finite.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    half = t_quantile_975(n - 1) * float(finite.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half, n
+
+
+def summarise(replications: pd.DataFrame) -> pd.DataFrame:
+    """One row a metric: mean, ci_low, ci_high, std and n over replications."""
+    rows = []
+    for name in replications.columns:
+        if name in ("replication", "seed", "error", "events", "seconds"):
+            continue
+        values = replications[name].to_numpy(dtype=np.float64)
+        mean, low, high, n = interval(values)
+        std = float(np.nanstd(values, ddof=1)) if n > 1 else math.nan
+        rows.append({"metric": name, "mean": mean, "ci_low": low, "ci_high": high, "std": std, "n": n})
+    return pd.DataFrame(rows)
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: mean of A, mean of B, and the paired difference B - A with its 95% interval."""
+    common = [c for c in a.columns if c in b.columns and c not in ("replication", "seed", "error", "events", "seconds")]
+    merged = a.merge(b, on="replication", suffixes=("_a", "_b"))
+    rows = []
+    for name in common:
+        va = merged[f"{name}_a"].to_numpy(dtype=np.float64)
+        vb = merged[f"{name}_b"].to_numpy(dtype=np.float64)
+        diff_mean, low, high, n = interval(vb - va)
+        rows.append(
+            {
+                "metric": name,
+                "mean_a": float(np.nanmean(va)) if np.isfinite(va).any() else math.nan,
+                "mean_b": float(np.nanmean(vb)) if np.isfinite(vb).any() else math.nan,
+                "difference": diff_mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": n,
+            }
+        )
+    return pd.DataFrame(rows)
