@@ -1,0 +1,415 @@
+"""The `funnelsim` command: a thin shell over the public API that prints tables and writes results."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from funnelsim.experiment.executors import ExecutorError
+from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
+from funnelsim.scenario.schema import Scenario
+
+app = typer.Typer(
+    help="Simulate B2B marketing and sales funnels: speed to lead, rep capacity, conversion, revenue, churn.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+# Piped output keeps whole table rows (rich would wrap at 80 columns without a terminal).
+out_console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+
+USER_ERROR_EXIT = 2
+
+HEADLINE = (
+    "leads", "mqls", "sals", "sqls", "customers", "lead_to_customer", "mql_to_customer", "sal_to_sql",
+    "response_delay_median_hours", "answered_within_5min", "answered_within_1h", "sla_attainment",
+    "abandon_rate", "sdr_utilisation", "ae_utilisation", "bookings_arr", "arr_at_horizon",
+    "logo_churn_monthly", "cac", "ltv_to_cac", "payback_months",
+)  # fmt: skip
+
+
+def fail(message: str) -> NoReturn:
+    """A user's mistake: one clear paragraph on stderr, exit code 2, no traceback."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(USER_ERROR_EXIT)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ScenarioError, TooMuchWork, ExecutorError) as error:
+        fail(str(error))
+
+
+# --- shared options -----------------------------------------------------------------------
+
+Reps = Annotated[int, typer.Option("--reps", "-n", min=1, help="Replications (each with its own random streams).")]
+Seed = Annotated[int, typer.Option("--seed", "-s", help="Master seed; the same seed gives bit-identical results.")]
+Sets = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a field by dotted path, e.g. --set sales.sdr.count=3 (repeatable)."),
+]
+Workers = Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes (default: all cores).")]
+Executor = Annotated[str, typer.Option("--executor", help="serial, processes or dask.")]
+DaskAddress = Annotated[Optional[str], typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
+AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+def _progress(total: int, quiet: bool, label: str) -> contextlib.AbstractContextManager[Any]:
+    if quiet or not err_console.is_terminal:
+        return contextlib.nullcontext(None)
+    progress = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True
+    )
+    progress.add_task(label, total=total)
+    return progress
+
+
+def _advance(progress: Any) -> Any:
+    if progress is None:
+        return None
+    task = progress.tasks[0].id
+    return lambda n: progress.advance(task, n)
+
+
+def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], quiet: bool, label: str) -> RunResult:
+    from funnelsim.experiment.runner import run as api_run
+
+    with _progress(reps, quiet, label) as progress, user_errors():
+        result = api_run(scenario, reps, seed, progress=_advance(progress), **options)
+    if len(result.failed):
+        first = result.failed.iloc[0]
+        err_console.print(
+            f"[yellow]warning:[/] {len(result.failed)} of {reps} replications failed; they are recorded in "
+            f"replications.parquet and the manifest. First error (replication {first.replication}):\n{first.error}"
+        )
+    return result
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    reps: Reps = DEFAULT_REPS,
+    seed: Seed = DEFAULT_SEED,
+    set_: Sets = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<name>).")] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    dask_address: DaskAddress = None,
+    keep_leads: Annotated[bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")] = False,
+    charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
+    allow_large: AllowLarge = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run a scenario many times; print figures with 95% intervals and write a results folder."""
+    from funnelsim.report.results import write_run
+
+    with user_errors():
+        loaded = load_scenario(scenario, set_ or [])
+        check_size(loaded, reps, allow_large)
+    options = {"workers": workers, "executor": executor, "dask_address": dask_address, "keep_leads": keep_leads,
+               "allow_large": allow_large}  # fmt: skip
+    result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
+    print_summary(result)
+    target = out or Path("results") / loaded.name
+    write_run(result, target, command=["funnelsim", *sys.argv[1:]], charts=charts)
+    out_console.print(f"results written to {target}/ ({result.timings['wall_seconds']:.1f} s)")
+
+
+def print_summary(result: RunResult) -> None:
+    from funnelsim.report.formatting import figure_info, format_interval, format_value, unit_suffix
+
+    summary = result.summary.set_index("metric")
+    scenario = result.scenario
+    table = Table(
+        title=f"{scenario.name} — {len(result.replications)} replications, seed {result.seed}, "
+        f"horizon {scenario.horizon / 24:g} d (warm-up {scenario.warmup / 24:g} d)",
+        title_justify="left",
+    )
+    table.add_column("Section")
+    table.add_column("Metric")
+    table.add_column("Mean", justify="right")
+    table.add_column("95% CI", justify="right")
+    last_section = None
+    for metric in summary.index:
+        if metric.startswith("channel."):
+            continue
+        info = figure_info(metric)
+        row = summary.loc[metric]
+        section = info.section if info.section != last_section else ""
+        last_section = info.section
+        table.add_row(
+            section,
+            info.label + unit_suffix(info.unit),
+            format_value(row["mean"], info.unit),
+            format_interval(row["ci_low"], row["ci_high"], info.unit),
+        )
+    out_console.print(table)
+    channels = Table(title="By channel (means)", title_justify="left")
+    for column in ("Channel", "Leads", "MQLs", "Customers", "Lead -> customer", "Cost per customer"):
+        channels.add_column(column, justify="left" if column == "Channel" else "right")
+    for name in scenario.channels:
+        def cell(figure: str, unit: str, name: str = name) -> str:
+            key = f"channel.{name}.{figure}"
+            return format_value(summary.loc[key, "mean"], unit) if key in summary.index else "–"
+
+        channels.add_row(name, cell("leads", ""), cell("mqls", ""), cell("customers", ""),
+                         cell("lead_to_customer", "%"), cell("cost_per_customer", "money"))  # fmt: skip
+    out_console.print(channels)
+
+
+# --- compare -------------------------------------------------------------------------------
+
+
+def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> list[Scenario]:
+    scenarios = [load_scenario(s, sets) for s in sources]
+    if vary is None:
+        return scenarios
+    key, sep, values = vary.partition("=")
+    if not sep or not values:
+        raise ScenarioError(f"--vary {vary}: expected KEY=V1,V2,..., e.g. --vary sales.queue=fifo,lifo,sla")
+    variants = []
+    for source in sources:
+        for value in values.split(","):
+            loaded = load_scenario(source, [*sets, f"{key}={value}"])
+            variants.append(loaded.model_copy(update={"name": f"{loaded.name}[{key.split('.')[-1]}={value}]"}))
+    return variants
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")],
+    vary: Annotated[
+        Optional[str],
+        typer.Option("--vary", help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla."),
+    ] = None,
+    metric: Annotated[
+        Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to show (default: the headline set).")
+    ] = None,
+    reps: Reps = DEFAULT_REPS,
+    seed: Seed = DEFAULT_SEED,
+    set_: Sets = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    allow_large: AllowLarge = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
+    import pandas as pd
+
+    from funnelsim import metrics as metric_defs
+    from funnelsim.report.charts import compare_chart
+    from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.results import write_atomically
+
+    with user_errors():
+        loaded = _variants(scenarios, vary, set_ or [])
+        if len(loaded) < 2:
+            raise ScenarioError("compare needs at least two scenarios, or one with --vary KEY=V1,V2")
+        for scenario in loaded:
+            check_size(scenario, reps * len(loaded), allow_large)
+        wanted = metric or list(HEADLINE)
+        unknown = [m for m in wanted if m not in metric_defs.FIGURES and not m.startswith("channel.")]
+        if unknown:
+            raise ScenarioError(f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}")
+    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
+    results = [_execute(s, reps, seed, options, quiet, s.name) for s in loaded]
+    base = results[0]
+    ok = [r.replications[r.replications["error"].isna()] for r in results]
+    diffs = [metric_defs.paired_difference(ok[0], o).set_index("metric") for o in ok[1:]]
+
+    table = Table(title=f"{len(results)} scenarios, {reps} paired replications, seed {seed}", title_justify="left")
+    table.add_column("Metric")
+    table.add_column(base.scenario.name, justify="right")
+    for r in results[1:]:
+        table.add_column(r.scenario.name, justify="right")
+        table.add_column("difference [95% CI]", justify="right")
+    rows = []
+    for name in wanted:
+        info = figure_info(name)
+        base_mean = base.summary.set_index("metric")["mean"].get(name, float("nan"))
+        cells = [info.label, format_value(base_mean, info.unit)]
+        row: dict[str, Any] = {"metric": name, base.scenario.name: base_mean}
+        for r, d in zip(results[1:], diffs):
+            if name not in d.index:
+                cells += ["–", ""]
+                continue
+            entry = d.loc[name]
+            sign = "+" if entry["difference"] > 0 else ""
+            cells += [
+                format_value(entry["mean_b"], info.unit),
+                f"{sign}{format_value(entry['difference'], info.unit)} "
+                + format_interval(entry["ci_low"], entry["ci_high"], info.unit),
+            ]
+            row.update({r.scenario.name: entry["mean_b"], f"{r.scenario.name} - {base.scenario.name}": entry["difference"],
+                        f"{r.scenario.name} ci_low": entry["ci_low"], f"{r.scenario.name} ci_high": entry["ci_high"]})  # fmt: skip
+        table.add_row(*cells)
+        rows.append(row)
+    out_console.print(table)
+    target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
+
+    def fill(folder: Path) -> None:
+        pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
+        for r in results:
+            r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
+        chart_metrics = [m for m in ("customers", "answered_within_1h", "abandon_rate", "sdr_utilisation") if m in wanted]
+        if chart_metrics:
+            compare_chart([r.scenario.name for r in results], [r.summary for r in results], chart_metrics,
+                          folder / "comparison.png")  # fmt: skip
+
+    write_atomically(target, fill)
+    out_console.print(f"comparison written to {target}/")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
+
+
+# --- sweep ---------------------------------------------------------------------------------
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    param: Annotated[str, typer.Option("--param", "-p", help="Dotted field to vary, e.g. sales.sdr.count.")] = "",
+    values: Annotated[str, typer.Option("--values", "-v", help="Comma-separated values, e.g. 1,2,3,4.")] = "",
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to tabulate.")] = None,
+    reps: Reps = DEFAULT_REPS,
+    seed: Seed = DEFAULT_SEED,
+    set_: Sets = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    allow_large: AllowLarge = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run one scenario for each value of a parameter (same seeds) and chart the response."""
+    import pandas as pd
+
+    from funnelsim.report.charts import sweep_chart
+    from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.results import write_atomically
+
+    with user_errors():
+        if not param or not values:
+            raise ScenarioError("sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3")
+        value_list = [v.strip() for v in values.split(",") if v.strip()]
+        loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
+        for s in loaded:
+            check_size(s, reps * len(loaded), allow_large)
+    wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
+    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
+    results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
+    table = Table(title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left")
+    table.add_column(param)
+    for name in wanted:
+        table.add_column(figure_info(name).label, justify="right")
+    rows = []
+    for value, result in zip(value_list, results):
+        summary = result.summary.set_index("metric")
+        cells = [value]
+        for name in wanted:
+            unit = figure_info(name).unit
+            if name not in summary.index:
+                cells.append("–")
+                continue
+            entry = summary.loc[name]
+            cells.append(f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}")
+            rows.append({"value": value, "metric": name, "mean": entry["mean"], "ci_low": entry["ci_low"],
+                         "ci_high": entry["ci_high"]})  # fmt: skip
+        table.add_row(*cells)
+    out_console.print(table)
+    frame = pd.DataFrame(rows)
+    target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
+
+    def fill(folder: Path) -> None:
+        frame.rename(columns={"value": param}).to_csv(folder / "sweep.csv", index=False)
+        charts = folder / "charts"
+        charts.mkdir()
+        for name in wanted:
+            sweep_chart(frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png")
+
+    write_atomically(target, fill)
+    out_console.print(f"sweep written to {target}/")
+
+
+# --- scenario files ------------------------------------------------------------------------
+
+
+@app.command()
+def validate(files: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names) to check.")]) -> None:
+    """Check scenario files against the schema; exit 2 if any is invalid."""
+    failures = 0
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as error:
+            failures += 1
+            err_console.print(f"[bold red]invalid:[/] {error}", highlight=False, soft_wrap=True)
+            continue
+        out_console.print(
+            f"ok: {file} ({scenario.name}: {len(scenario.channels)} channels, "
+            f"about {scenario.expected_leads():,.0f} leads per replication)",
+            highlight=False,
+        )
+    if failures:
+        raise typer.Exit(USER_ERROR_EXIT)
+
+
+@app.command()
+def scenarios(
+    all_: Annotated[bool, typer.Option("--all", help="Include the validation cases.")] = False,
+) -> None:
+    """List the bundled scenarios with their descriptions."""
+    table = Table(title="Bundled scenarios (run one with: funnelsim run NAME)", title_justify="left")
+    table.add_column("Name")
+    table.add_column("Description")
+    for name, path in bundled_scenarios().items():
+        if name.startswith("validation/") and not all_:
+            continue
+        try:
+            description = load_scenario(path).description
+        except ScenarioError as error:
+            description = f"(invalid: {error})"
+        table.add_row(name, description)
+    out_console.print(table)
+
+
+@app.command()
+def show(
+    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    set_: Sets = None,
+) -> None:
+    """Print a scenario as resolved (extends and overrides applied, defaults filled in)."""
+    import yaml
+
+    with user_errors():
+        loaded = load_scenario(scenario, set_ or [])
+        path = resolve_scenario_path(scenario or "baseline")
+    out_console.print(f"# resolved from {path}", highlight=False)
+    out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

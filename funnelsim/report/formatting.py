@@ -1,0 +1,45 @@
+"""Turning figures into text with their units, shared by the terminal tables and reports."""
+
+from __future__ import annotations
+
+import math
+
+from funnelsim.metrics import FIGURES, Figure
+
+
+def figure_info(metric: str) -> Figure:
+    """Label, unit and section of a metric, per-channel metrics included."""
+    if metric in FIGURES:
+        return FIGURES[metric]
+    if metric.startswith("channel."):
+        _, channel, name = metric.split(".", 2)
+        base = FIGURES.get(name)
+        unit = base.unit if base else ("money" if name == "cost_per_customer" else "")
+        label = {"cost_per_customer": "cost per customer"}.get(name, base.label if base else name)
+        return Figure(f"{channel}: {label}", unit, "By channel")
+    return Figure(metric, "", "Other")
+
+
+def format_value(value: float, unit: str) -> str:
+    """One number in its unit: 35.7%, 1,234, 2.5 h."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if unit == "%":
+        return f"{100 * value:.1f}%"
+    if unit == "money":
+        return f"{value:,.0f}"
+    if unit in ("h", "d", "months", "x"):
+        return f"{value:,.2f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def format_interval(low: float, high: float, unit: str) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    return f"[{format_value(low, unit)}, {format_value(high, unit)}]"
+
+
+def unit_suffix(unit: str) -> str:
+    return "" if unit in ("%", "money", "leads", "deals", "customers", "") else f" {unit}"

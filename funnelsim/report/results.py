@@ -1,0 +1,106 @@
+"""The results folder of DESIGN §6, written atomically.
+
+Everything goes into a temporary sibling folder first and is renamed into place at the end,
+so an interrupted run never leaves a half-written result that looks whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from funnelsim import __version__
+from funnelsim.experiment.runner import RunResult
+from funnelsim.report.formatting import figure_info
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import simpy
+
+    return {
+        "funnelsim": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "simpy": simpy.__version__,
+    }
+
+
+def summary_table(result: RunResult) -> pd.DataFrame:
+    """summary.csv: one row a metric with its label and unit."""
+    table = result.summary.copy()
+    info = [figure_info(m) for m in table["metric"]]
+    table.insert(1, "section", [i.section for i in info])
+    table.insert(2, "label", [i.label for i in info])
+    table.insert(3, "unit", [i.unit for i in info])
+    return table
+
+
+def manifest(result: RunResult, command: list[str] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    failed = result.failed
+    data = {
+        "name": result.scenario.name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "seed": result.seed,
+        "replications": len(result.replications),
+        "failed_replications": [
+            {"replication": int(row.replication), "error": row.error} for row in failed.itertuples()
+        ],
+        "versions": versions(),
+        "timings": result.timings,
+        "scenario": result.scenario.model_dump(mode="json"),
+    }
+    data.update(extra or {})
+    return data
+
+
+def write_atomically(target: Path, fill: Callable[[Path], None]) -> Path:
+    """Call `fill(tmp)` on a fresh temporary folder beside `target`, then move it into place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would make results private to the user who ran them
+    try:
+        fill(tmp)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
+    """Write manifest.json, summary.csv, replications.parquet, optional tables and charts."""
+
+    def fill(folder: Path) -> None:
+        summary_table(result).to_csv(folder / "summary.csv", index=False)
+        result.replications.to_parquet(folder / "replications.parquet", index=False)
+        if result.timeseries is not None:
+            result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+        if result.leads is not None:
+            result.leads.to_parquet(folder / "leads.parquet", index=False)
+        if charts:
+            from funnelsim.report.charts import run_charts
+
+            run_charts(result, folder / "charts")
+        (folder / "manifest.json").write_text(json.dumps(manifest(result, command), indent=2, default=str) + "\n")
+
+    return write_atomically(out, fill)
