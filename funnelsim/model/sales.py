@@ -243,11 +243,14 @@ class SalesDesk:
     # --- the story -----------------------------------------------------------------------
 
     def mql_feed(self):
-        """MQLs are accepted by sales and enter the SAL queue at their SAL time."""
+        """MQLs are accepted by sales and join the SAL queue when their first attempt is due
+        (the cadence's first offset after the SAL time, usually zero)."""
+        first_offset = self.offsets[0]
         for lead, sal_at in enumerate(self.leads.sal_at):
-            if sal_at >= self.horizon:
+            due = sal_at + first_offset
+            if due >= self.horizon:
                 return
-            yield self._at(sal_at, NORMAL)
+            yield self._at(due, NORMAL)
             self._route(lead)
 
     def sdr_shift(self, rep: int):
