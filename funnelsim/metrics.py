@@ -166,9 +166,11 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["customers_at_horizon"] = float(np.count_nonzero(is_customer & np.isnan(leads["churned_at"])))
     billed = leads["months_billed"][is_customer].astype(np.float64)
     churned = ~np.isnan(leads["churned_at"][is_customer])
-    f["logo_churn_monthly"] = _share(float(churned.sum()), float(billed.sum()))
+    # A churn chance comes at each month-end; an active customer's current month is not over yet.
+    completed = billed - ~churned
+    f["logo_churn_monthly"] = _share(float(churned.sum()), float(completed.sum()))
     mrr0 = leads["deal_mrr"][is_customer]
-    mrr_months = mrr0 * billed if growth == 1.0 else mrr0 * (growth**billed - 1) / (growth - 1)
+    mrr_months = mrr0 * completed if growth == 1.0 else mrr0 * (growth**completed - 1) / (growth - 1)
     churned_mrr = (mrr0 * growth ** np.maximum(billed - 1, 0))[churned]
     f["revenue_churn_monthly"] = _share(float(churned_mrr.sum()), float(mrr_months.sum()))
 
