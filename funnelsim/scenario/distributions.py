@@ -131,9 +131,7 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
     if not isinstance(spec, dict):
         return constant(_scalar(spec, kind, "a constant"), kind)
     if len(spec) != 1:
-        raise ValueError(
-            f"expected one distribution family ({', '.join(FAMILIES)}), got keys {sorted(spec)}"
-        )
+        raise ValueError(f"expected one distribution family ({', '.join(FAMILIES)}), got keys {sorted(spec)}")
     family, args = next(iter(spec.items()))
     if family not in FAMILIES:
         raise ValueError(f"unknown distribution {family!r}; expected one of {', '.join(FAMILIES)}")
@@ -147,10 +145,7 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
         raise ValueError(f"expected a mapping of parameters for {family}, got {args!r}")
     unknown = set(args) - set(FAMILIES[family])
     if unknown:
-        raise ValueError(
-            f"unknown parameter(s) {sorted(unknown)} for {family}; "
-            f"expected {', '.join(FAMILIES[family])}"
-        )
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {family}; expected {', '.join(FAMILIES[family])}")
     built = _BUILDERS[family](args, kind)
     return Distribution(built.family, built.params, kind)
 
@@ -184,7 +179,9 @@ def _build_lognormal(args: dict, kind: Kind) -> Distribution:
             raise ValueError("lognormal p90 goes with median")
         p90 = _scalar(args["p90"], kind, "p90")
         if p90 <= median:
-            raise ValueError(f"lognormal p90 must exceed the median, got median {args['median']!r} and p90 {args['p90']!r}")
+            raise ValueError(
+                f"lognormal p90 must exceed the median, got median {args['median']!r} and p90 {args['p90']!r}"
+            )
         sigma = math.log(p90 / median) / Z90
     elif "sigma" in args:
         sigma = _positive(_scalar(args["sigma"], "amount", "sigma"), "sigma")

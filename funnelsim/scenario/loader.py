@@ -102,7 +102,9 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping of scenario fields at the top level, got {type(data).__name__}")
+        raise ScenarioError(
+            f"{path}: expected a mapping of scenario fields at the top level, got {type(data).__name__}"
+        )
     lines: dict[tuple, int] = {}
     _collect_lines(node, (), lines)
     return data, lines
@@ -216,10 +218,9 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     kept: list = []
     node = data
     for part in loc:
-        if isinstance(node, Mapping) and part in node:
-            kept.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             kept.append(part)
             node = node[part]
         elif isinstance(node, Mapping) and isinstance(part, str) and "[" not in part and part not in _TYPE_TAGS:
@@ -287,7 +288,7 @@ def _format_validation_error(error: ValidationError, data: Any, origin: str, lin
     by_path: dict[tuple, list[str]] = {}
     for item in error.errors():
         path = _data_path(item["loc"], data)
-        message = _message(item, path if item["type"] != "extra_forbidden" else path)
+        message = _message(item, path)
         if message not in by_path.setdefault(path, []):
             by_path[path].append(message)
     rendered = []
@@ -303,7 +304,5 @@ def _where(path: tuple, origin: str, lines: Mapping[tuple, Any]) -> str:
     for cut in range(len(path), -1, -1):
         found = lines.get(path[:cut])
         if found is not None:
-            if isinstance(found, int):
-                return f"{origin}:{found}"
-            return str(found) if str(found).startswith("--set") else str(found)
+            return f"{origin}:{found}" if isinstance(found, int) else str(found)
     return origin

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +43,18 @@ DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribut
 AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount")), _as_spec]
 FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction")), _as_spec]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Unlimited = Literal["unlimited"]
+
+
+def _headcount(value: Any) -> int | str:
+    """A number of people (at least 1), or 'unlimited' (never a bottleneck)."""
+    if value == "unlimited":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number of people (at least 1) or 'unlimited', got {value!r}")
+    return value
+
+
+Headcount = Annotated[int | str, BeforeValidator(_headcount)]
 
 
 class Strict(BaseModel):
@@ -91,7 +103,7 @@ class Calendar(Strict):
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise ValueError(f"expected office hours like '09:00-17:00' or a list of them, got {value!r}")
         ranges = sorted(parse_hour_range(t) for t in texts)
-        for (_, end), (start, _) in zip(ranges, ranges[1:]):
+        for (_, end), (start, _) in pairwise(ranges):
             if start < end:
                 raise ValueError(f"office hours overlap: {texts!r}")
         return ranges
@@ -182,7 +194,7 @@ class Nurture(Strict):
     @field_validator("touches")
     @classmethod
     def _sorted(cls, touches: list[float]) -> list[float]:
-        if any(b < a for a, b in zip(touches, touches[1:])):
+        if any(b < a for a, b in pairwise(touches)):
             raise ValueError("expected touch offsets in increasing order")
         return touches
 
@@ -247,10 +259,13 @@ class Decay(Strict):
     @model_validator(mode="after")
     def _one_form(self) -> Decay:
         if self.half_life is not None and self.table is not None:
-            raise ValueError("give either half_life or table, not both")
+            raise ValueError(
+                "give either half_life or table, not both (to switch form, set the other to null, "
+                "e.g. --set sales.decay.table=null)"
+            )
         if self.table is not None:
             delays = [d for d, _ in self.table]
-            if any(b <= a for a, b in zip(delays, delays[1:])):
+            if any(b <= a for a, b in pairwise(delays)):
                 raise ValueError("expected table delays in increasing order")
         return self
 
@@ -258,23 +273,16 @@ class Decay(Strict):
 class SdrPool(Strict):
     """SDRs who make first contact: how many, when they work, how long an attempt takes."""
 
-    count: int | Unlimited = Field(2)
+    count: Headcount = 2
     calendar: str = ALWAYS
     handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
     attempts: list[Hours] = Field(default_factory=lambda: [0.0], min_length=1)
     reach: Probability = 1.0
 
-    @field_validator("count")
-    @classmethod
-    def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"expected at least 1 rep or 'unlimited', got {value}")
-        return value
-
     @field_validator("attempts")
     @classmethod
     def _sorted(cls, attempts: list[float]) -> list[float]:
-        if any(b < a for a, b in zip(attempts, attempts[1:])):
+        if any(b < a for a, b in pairwise(attempts)):
             raise ValueError("expected attempt offsets in increasing order")
         return attempts
 
@@ -282,18 +290,11 @@ class SdrPool(Strict):
 class AePool(Strict):
     """Account executives who work opportunities through the sales cycle."""
 
-    count: int | Unlimited = 1
+    count: Headcount = 1
     capacity: int = Field(25, ge=1)
     calendar: str = ALWAYS
     cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0, "duration"))
     win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
-
-    @field_validator("count")
-    @classmethod
-    def _positive(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"expected at least 1 AE or 'unlimited', got {value}")
-        return value
 
 
 QueueDiscipline = Literal["fifo", "lifo", "score", "sla"]
