@@ -7,11 +7,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep  # noqa: E402
-from funnelsim.model.records import Records  # noqa: E402
-from funnelsim.model.simulate import simulate  # noqa: E402
-from funnelsim.scenario.loader import ScenarioError, load_scenario  # noqa: E402
-from funnelsim.scenario.schema import Scenario  # noqa: E402
+from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep
+from funnelsim.model.records import Records
+from funnelsim.model.simulate import simulate
+from funnelsim.scenario.loader import ScenarioError, load_scenario
+from funnelsim.scenario.schema import Scenario
 
 __all__ = [
     "CompareResult",

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -58,12 +58,12 @@ def user_errors() -> Iterator[None]:
 Reps = Annotated[int, typer.Option("--reps", "-n", min=1, help="Replications (each with its own random streams).")]
 Seed = Annotated[int, typer.Option("--seed", "-s", help="Master seed; the same seed gives bit-identical results.")]
 Sets = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--set", help="Override a field by dotted path, e.g. --set sales.sdr.count=3 (repeatable)."),
 ]
-Workers = Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Worker processes (default: all cores).")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (default: all cores).")]
 Executor = Annotated[str, typer.Option("--executor", help="serial, processes or dask.")]
-DaskAddress = Annotated[Optional[str], typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
+DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
@@ -104,11 +104,11 @@ def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], 
 
 @app.command()
 def run(
-    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
     set_: Sets = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<name>).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<name>).")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
     dask_address: DaskAddress = None,
@@ -128,7 +128,11 @@ def run(
     result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
     print_summary(result)
     target = out or Path("results") / loaded.name
-    write_run(result, target, command=["funnelsim", *sys.argv[1:]], charts=charts)
+    try:
+        write_run(result, target, command=["funnelsim", *sys.argv[1:]], charts=charts)
+    except OSError as error:
+        err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
+        raise typer.Exit(1) from None
     out_console.print(f"results written to {target}/ ({result.timings['wall_seconds']:.1f} s)")
 
 
@@ -196,16 +200,16 @@ def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> 
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")],
     vary: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--vary", help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla."),
     ] = None,
     metric: Annotated[
-        Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to show (default: the headline set).")
+        list[str] | None, typer.Option("--metric", "-m", help="Metrics to show (default: the headline set).")
     ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
     set_: Sets = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
     allow_large: AllowLarge = False,
@@ -287,14 +291,14 @@ def _slug(name: str) -> str:
 
 @app.command()
 def sweep(
-    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
     param: Annotated[str, typer.Option("--param", "-p", help="Dotted field to vary, e.g. sales.sdr.count.")] = "",
     values: Annotated[str, typer.Option("--values", "-v", help="Comma-separated values, e.g. 1,2,3,4.")] = "",
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="Metrics to tabulate.")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metrics to tabulate.")] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
     set_: Sets = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
     allow_large: AllowLarge = False,
@@ -394,7 +398,7 @@ def scenarios(
 
 @app.command()
 def show(
-    scenario: Annotated[Optional[str], typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
     set_: Sets = None,
 ) -> None:
     """Print a scenario as resolved (extends and overrides applied, defaults filled in)."""

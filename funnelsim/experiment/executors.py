@@ -50,7 +50,8 @@ def _run_on_dask(
     task: Callable[..., Any], arguments: Sequence[tuple], workers: int | None, address: str | None
 ) -> Iterator[tuple[int, Any]]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ExecutorError("the dask executor needs dask.distributed: pip install 'funnelsim[dask]'") from None
     cluster = None

@@ -232,7 +232,9 @@ class SweepResult:
 
     def metric(self, name: str) -> pd.DataFrame:
         """mean, ci_low, ci_high of one metric per swept value."""
-        rows = [dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)]
+        rows = [
+            dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)
+        ]
         return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
 
 

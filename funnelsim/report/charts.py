@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from funnelsim.report.formatting import figure_info  # noqa: E402
+from funnelsim.report.formatting import figure_info
 
 FUNNEL_STAGES = ("leads", "mqls", "sals", "contacted", "sqls", "opportunities", "customers")
 SPEED_SHARES = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
@@ -112,7 +112,12 @@ def compare_chart(names: Sequence[str], summaries: Sequence[pd.DataFrame], metri
         rows = [s.set_index("metric").loc[metric] for s in summaries]
         mean = np.array([r["mean"] for r in rows]) * scale
         errors = np.nan_to_num(
-            np.vstack([mean - np.array([r["ci_low"] for r in rows]) * scale, np.array([r["ci_high"] for r in rows]) * scale - mean])
+            np.vstack(
+                [
+                    mean - np.array([r["ci_low"] for r in rows]) * scale,
+                    np.array([r["ci_high"] for r in rows]) * scale - mean,
+                ]
+            )
         )
         ax.bar(list(names), mean, yerr=errors, capsize=4, color="#3b6ea8")
         ax.set_title(figure_info(metric).label, fontsize=9)

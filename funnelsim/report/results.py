@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,13 @@ def summary_table(result: RunResult) -> pd.DataFrame:
     return table
 
 
-def manifest(result: RunResult, command: list[str] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def manifest(
+    result: RunResult, command: list[str] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     failed = result.failed
     data = {
         "name": result.scenario.name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command if command is not None else sys.argv,
         "seed": result.seed,
         "replications": len(result.replications),
