@@ -26,9 +26,19 @@ class ScenarioError(ValueError):
     """A user's mistake in a scenario file or override; the message is for the user."""
 
 
+SOURCE_TREE_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
 def bundled_dir() -> Path:
-    """The folder of scenario files shipped with funnelsim."""
-    return Path(str(resources.files(BUNDLED_PACKAGE)))
+    """The folder of scenario files shipped with funnelsim.
+
+    Installed, they are the package data `funnelsim.bundled`; imported from a source checkout
+    (as the tests do), they are the checkout's top-level `scenarios/` folder.
+    """
+    try:
+        return Path(str(resources.files(BUNDLED_PACKAGE)))
+    except ModuleNotFoundError:
+        return SOURCE_TREE_SCENARIOS
 
 
 def bundled_scenarios() -> dict[str, Path]:
