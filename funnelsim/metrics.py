@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.records import CUSTOMER, OUTCOME_OF_REASON, R, Records
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH
@@ -35,7 +36,8 @@ FIGURES: dict[str, Figure] = {
     "sqls": Figure("SQLs", "leads", "Funnel"),
     "opportunities": Figure("Opportunities worked by AEs", "deals", "Funnel"),
     "deals_won": Figure("Deals won (rep-assisted)", "deals", "Funnel"),
-    "self_serve_customers": Figure("Self-serve customers", "customers", "Funnel"),
+    "self_serve_customers": Figure("Self-serve customers (no rep)", "customers", "Funnel"),
+    "assisted_trial_customers": Figure("Trials converted with a rep", "customers", "Funnel"),
     "customers": Figure("New customers", "customers", "Funnel"),
     "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
     "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
@@ -53,6 +55,7 @@ FIGURES: dict[str, Figure] = {
     "abandoned": Figure("Abandoned before contact", "leads", "Capacity"),
     "abandon_rate": Figure("Abandoned / SALs", "%", "Capacity"),
     "sdr_utilisation": Figure("SDR utilisation (of open hours)", "%", "Capacity"),
+    "sdr_overtime_hours": Figure("SDR time past closing (finishing calls)", "h", "Capacity"),
     "ae_utilisation": Figure("AE pipeline occupancy", "%", "Capacity"),
     "sal_queue_mean": Figure("SAL queue, time-average", "leads", "Capacity"),
     "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity"),
@@ -82,6 +85,22 @@ def _share(part: float, whole: float) -> float:
 def _overlap_hours(begin: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
     """Total length of the intervals [begin, end) inside [lo, hi)."""
     return float(np.clip(np.minimum(end, hi) - np.maximum(begin, lo), 0, None).sum())
+
+
+def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
+    """Total open hours of the calendar inside the intervals [begin, end), clipped to [lo, hi)."""
+    begin, end = np.clip(begin, lo, hi), np.clip(end, lo, hi)
+    if calendar.always_open:
+        return float(np.clip(end - begin, 0, None).sum())
+    opens, closes = np.asarray(calendar.opens), np.asarray(calendar.closes)
+    cumulative = np.concatenate([[0.0], np.cumsum(closes - opens)])
+
+    def open_before(t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(opens, t, side="right")  # intervals opened at or before t
+        inside = np.where(i > 0, np.minimum(t, closes[np.maximum(i - 1, 0)]) - opens[np.maximum(i - 1, 0)], 0.0)
+        return cumulative[np.maximum(i - 1, 0)] + np.where(i > 0, inside, 0.0)
+
+    return float(np.clip(open_before(end) - open_before(begin), 0, None).sum())
 
 
 def sal_wait_end(leads: dict[str, np.ndarray], horizon: float) -> np.ndarray:
@@ -118,7 +137,8 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "sqls": n_sql,
         "opportunities": count(~np.isnan(leads["opportunity_at"])),
         "deals_won": count(won),
-        "self_serve_customers": count(is_customer & ~won),
+        "self_serve_customers": count(reason == R["self_serve"]),
+        "assisted_trial_customers": count(reason == R["assisted_trial"]),
         "customers": n_customers,
         "lead_to_mql": _share(n_mql, n_leads),
         "mql_to_sal": _share(n_sal, n_mql),
@@ -142,8 +162,15 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     # capacity
     f["abandoned"] = count(reason == R["abandoned"])
     f["abandon_rate"] = _share(f["abandoned"], n_sal)
+    # Utilisation counts rep time inside open hours; an attempt finished after closing is overtime.
+    sdr_calendar = WorkCalendar.build(
+        scenario.calendar(scenario.sales.sdr.calendar), scenario.start, scenario.timezone, scenario.horizon
+    )
     busy = _overlap_hours(records.attempt_start, records.attempt_end, lo, hi)
-    f["sdr_utilisation"] = _share(busy, records.sdr_count * records.sdr_open_hours) if records.sdr_count else math.nan
+    busy_open = open_hours_within(sdr_calendar, records.attempt_start, records.attempt_end, lo, hi)
+    open_capacity = (records.sdr_count or 0) * records.sdr_open_hours
+    f["sdr_utilisation"] = _share(busy_open, open_capacity) if records.sdr_count else math.nan
+    f["sdr_overtime_hours"] = busy - busy_open
     sql_at, closed_at, opened_at = leads["sql_at"], leads["closed_at"], leads["opportunity_at"]
     worked = ~np.isnan(opened_at)
     pipeline_end = np.where(np.isnan(closed_at), hi, closed_at)[worked]
