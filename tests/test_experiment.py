@@ -26,6 +26,20 @@ def test_results_are_bit_identical_across_executors_and_workers():
     assert serial.summary.equals(two.summary)
 
 
+def test_dask_executor_gives_the_same_figures():
+    pytest.importorskip("dask.distributed")
+    serial = run("baseline", reps=3, seed=11, overrides=SHORT, executor="serial", timeseries_step_hours=None)
+    dask = run("baseline", reps=3, seed=11, overrides=SHORT, executor="dask", workers=2, timeseries_step_hours=None)
+    assert figures_only(serial.replications).equals(figures_only(dask.replications))
+
+
+def test_unknown_executor_is_a_clear_error():
+    from funnelsim.experiment.executors import ExecutorError
+
+    with pytest.raises(ExecutorError, match="expected serial, processes or dask"):
+        run("baseline", reps=2, overrides=SHORT, executor="threads")
+
+
 def test_replication_i_does_not_depend_on_how_many_were_asked_for():
     three = run("baseline", reps=3, seed=2, overrides=SHORT, executor="serial", timeseries_step_hours=None)
     five = run("baseline", reps=5, seed=2, overrides=SHORT, executor="serial", timeseries_step_hours=None)
