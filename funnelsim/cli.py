@@ -411,6 +411,86 @@ def show(
     out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False)
 
 
+# --- verify --------------------------------------------------------------------------------
+
+VALIDATION_DOC = Path("docs/validation.md")
+
+
+@app.command()
+def verify(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Reduced suite (fewer, shorter replications; tolerances doubled).")
+    ] = False,
+    reps: Annotated[
+        int | None, typer.Option("--reps", "-n", min=2, help="Replications per case (default: each case's own).")
+    ] = None,
+    seed: Seed = DEFAULT_SEED,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", "-c", help="Run only cases whose name contains this (repeatable).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Markdown report (default: docs/validation.md; none for --quick or --case)."),
+    ] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    quiet: Quiet = False,
+) -> None:
+    """Check the model against queueing theory and lead-response studies; exit 1 if any check fails."""
+    from funnelsim.experiment import verify as suite
+
+    with user_errors():
+        try:
+            chosen = suite.select_cases(case)
+        except ValueError as error:
+            raise ScenarioError(str(error)) from None
+        total = sum(reps or (c.quick_reps if quick else c.reps) for c in chosen)
+        label = "verify (quick)" if quick else "verify"
+        with _progress(total, quiet, label) as progress:
+            result = suite.verify(
+                quick, reps, seed, cases=chosen, workers=workers, executor=executor, progress=_advance(progress)
+            )  # type: ignore[arg-type]
+    print_verify(result)
+    target = out if out is not None else (None if quick or case else VALIDATION_DOC)
+    if target is not None:
+        command = "funnelsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["verify"] else "funnelsim verify"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(suite.render_markdown(result, command), encoding="utf-8")
+        out_console.print(f"validation table written to {target}")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def print_verify(result: Any) -> None:
+    from rich.markup import escape
+
+    from funnelsim.experiment.verify import QUICK_TOLERANCE_FACTOR, table_rows
+
+    passed = sum(r.passed for r in result.checks)
+    kind = f"quick, tolerances x{QUICK_TOLERANCE_FACTOR:g}" if result.quick else "full"
+    table = Table(
+        title=f"Validation ({kind}) — seed {result.seed}, {result.seconds:.0f} s: {passed} of {len(result.checks)} "
+        "checks pass",
+        title_justify="left",
+    )
+    columns = ("Case", "Quantity", "Reference", "Source", "Simulated [95% CI]", "Rel. error", "Tolerance", "Result")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("Reference", "Rel. error") else "left")
+    last_case = None
+    for row in table_rows(result):
+        verdict = "[green]pass[/]" if row["result"] == "pass" else f"[bold red]FAIL[/] {escape(row['note'])}"
+        cells = [row["case"] if row["case"] != last_case else "", row["quantity"], row["reference"], row["source"],
+                 f"{row['simulated']} {row['ci']}", row["rel_error"], row["tolerance"]]  # fmt: skip
+        table.add_row(*(escape(c) for c in cells), verdict)
+        last_case = row["case"]
+    out_console.print(table)
+    out_console.print(
+        "pass: 95% half-width <= tolerance and |mean - reference| <= tolerance (for a >= reference: the whole "
+        "interval at or above it)",
+        highlight=False,
+    )
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
