@@ -17,7 +17,7 @@ import numpy as np
 
 from funnelsim.scenario.schema import WEEKDAYS, Calendar
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SPARE_DAYS_AFTER_HORIZON = 60
 
 
@@ -72,6 +72,15 @@ class WorkCalendar:
             return True
         i = bisect_right(self.opens, t) - 1
         return i >= 0 and t < self.closes[i]
+
+    def open_span(self, t: float) -> tuple[float, float] | None:
+        """The open interval [opens, closes) that contains t, or None if closed at t."""
+        if self.always_open:
+            return (-math.inf, math.inf)
+        i = bisect_right(self.opens, t) - 1
+        if i >= 0 and t < self.closes[i]:
+            return (self.opens[i], self.closes[i])
+        return None
 
     def next_open(self, t: float) -> float:
         """The earliest time >= t at which the calendar is open (inf if none is known)."""

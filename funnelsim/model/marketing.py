@@ -23,14 +23,23 @@ def local_hour_and_weekday(start: dt.date, timezone: str, n_hours: int) -> tuple
     """For each clock hour bin, the local hour of day and weekday (0 = Monday) at its start."""
     zero = clock_zero(start, timezone)
     zone = ZoneInfo(timezone)
-    hours = np.empty(n_hours, dtype=np.int8)
-    weekdays = np.empty(n_hours, dtype=np.int8)
-    # The UTC offset changes at most a few times a year: walk day by day, fill hour by hour.
-    for day in range(0, n_hours, 24):
-        for h in range(day, min(day + 24, n_hours)):
-            local = (zero + dt.timedelta(hours=h)).astimezone(zone)
-            hours[h] = local.hour
-            weekdays[h] = local.weekday()
+    # The UTC offset changes at most a few times a year: ask for it once a day, and hour by
+    # hour only on the days it changes; the rest is integer arithmetic in local minutes.
+    def offset_minutes(h: int) -> int:
+        offset = (zero + dt.timedelta(hours=h)).astimezone(zone).utcoffset()
+        return int(offset.total_seconds()) // 60  # type: ignore[union-attr]
+
+    days = range(0, n_hours + 24, 24)
+    at_midnight = [offset_minutes(day) for day in days]
+    offsets = np.repeat(np.asarray(at_midnight[:-1], dtype=np.int64), 24)[:n_hours]
+    for i, day in enumerate(days[:-1]):
+        if at_midnight[i] != at_midnight[i + 1]:
+            for h in range(day, min(day + 24, n_hours)):
+                offsets[h] = offset_minutes(h)
+    epoch_minutes = int((zero - dt.datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) // 60
+    local_minutes = epoch_minutes + 60 * np.arange(n_hours, dtype=np.int64) + offsets
+    hours = (local_minutes // 60 % 24).astype(np.int8)
+    weekdays = ((local_minutes // 1440 + 3) % 7).astype(np.int8)  # 1970-01-01 was a Thursday
     hours.flags.writeable = False
     weekdays.flags.writeable = False
     return hours, weekdays
@@ -55,7 +64,7 @@ def draw_arrivals(scenario: Scenario, channel_rngs: list[np.random.Generator]) -
     hour, weekday = local_hour_and_weekday(scenario.start, scenario.timezone, n_bins)
     bin_start = np.arange(n_bins, dtype=np.float64)
     times, channels = [], []
-    for code, (name, channel) in enumerate(scenario.channels.items()):
+    for code, channel in enumerate(scenario.channels.values()):
         channel_rng = channel_rngs[code]
         rates = hourly_rates(scenario.profile(channel.profile), channel.leads_per_week, hour, weekday)
         counts = channel_rng.poisson(rates)
@@ -128,4 +137,4 @@ def draw_nurture(
     return offset, engagement, reason
 
 
-__all__ = ["draw_arrivals", "draw_nurture", "hourly_rates", "local_hour_and_weekday", "UTC"]
+__all__ = ["UTC", "draw_arrivals", "draw_nurture", "hourly_rates", "local_hour_and_weekday"]

@@ -102,11 +102,13 @@ class Records:
         return frame
 
 
-def empty_columns(n: int) -> dict[str, np.ndarray]:
-    """Preallocated per-lead columns: NaN times, zero counts, -1 rep ids."""
+def empty_columns(n: int, **given: np.ndarray) -> dict[str, np.ndarray]:
+    """Preallocated per-lead columns: NaN times, zero counts, -1 rep ids; `given` ones as they are."""
     columns: dict[str, np.ndarray] = {}
     for name, dtype in LEAD_COLUMNS.items():
-        if dtype == "float64":
+        if name in given:
+            columns[name] = np.asarray(given[name], dtype=dtype)
+        elif dtype == "float64":
             columns[name] = np.full(n, np.nan)
         elif name == "sdr":
             columns[name] = np.full(n, -1, dtype=dtype)

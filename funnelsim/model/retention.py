@@ -42,10 +42,7 @@ def draw_retention(
     churned_at = customer_at + paid_total * HOURS_PER_MONTH
     churned_at = np.where(churned_at <= horizon_hours, churned_at, np.nan)
     growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
-    if growth == 1.0:
-        revenue = mrr * billed
-    else:
-        revenue = mrr * (growth**billed - 1) / (growth - 1)
+    revenue = mrr * billed if growth == 1.0 else mrr * (growth**billed - 1) / (growth - 1)
     active = np.isnan(churned_at)
     mrr_now = np.where(active, mrr * growth ** (billed - 1), 0.0)
     return {

@@ -4,21 +4,30 @@ Only what contends for reps goes through the calendar. Every random number a lea
 (handle times, reach and qualification draws, patience, cycle length) is drawn beforehand per
 lead, so two policies compared with one seed differ only in who is served when.
 
+What is an event: a rep finishing an attempt, a rep coming on shift, and a waiting rep being
+handed a lead. A lead entering the SAL queue or a follow-up falling due is not an event of its
+own while every rep is busy: the queue takes it in, in time order, the next time a rep looks
+for work. The AE pipeline (a queue of deals for a fixed number of slots that nothing else
+watches) is worked out the same way, in time order, without events.
+
 Order of events at the same instant (fixed, so results never depend on insertion accidents):
 1. reps finishing an attempt and reps coming on shift (URGENT), in the order scheduled;
-2. MQLs entering the SAL queue, follow-ups falling due, AE deals closing (NORMAL), in order.
+2. MQLs entering the SAL queue, then follow-ups falling due (NORMAL); each wakes one waiting
+   rep, first come first served; AE deals closing come after every SQL of that instant.
 So a rep that finishes at 10:00 is free before a lead arriving at 10:00 is assigned.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from heapq import heappush
+from heapq import heappop, heappush
+from itertools import count
 
+import numpy as np
 import simpy
 from simpy.core import NORMAL, URGENT
 from simpy.events import Event
@@ -28,45 +37,52 @@ from funnelsim.model.records import R
 
 INF = math.inf
 UNRESOLVED = -1
+NO_REP = -1
+NOT_QUALIFIED, UNREACHED, ABANDONED = R["not_qualified"], R["unreached"], R["abandoned"]
+ASSISTED, DEAL_LOST = R["assisted"], R["deal_lost"]
 
 
 @dataclass
 class SalesLeads:
-    """Per-lead inputs of the sales stage (index = position in SAL order), as Python lists."""
+    """Per-lead inputs of the sales stage as numpy arrays (index = position in SAL order)."""
 
-    sal_at: list[float]
-    fit: list[float]
-    trial: list[bool]
-    abandon_at: list[float]  # patience, or the trial's end for a trial lead; inf if never
-    qualify_chance: list[float]  # for a perfect response: chance x fit effect
-    win_chance: list[float]
-    handle_hours: list[float]  # flattened [lead * attempts + k]
-    reach_draw: list[float]  # flattened like handle_hours
-    qualify_draw: list[float]
-    win_draw: list[float]
-    cycle_hours: list[float]
+    sal_at: np.ndarray  # sorted
+    fit: np.ndarray
+    trial: np.ndarray  # bool
+    abandon_at: np.ndarray  # patience, or the trial's end for a trial lead; inf if never
+    qualify_chance: np.ndarray  # for a perfect response: chance x fit effect
+    win_chance: np.ndarray
+    handle_hours: np.ndarray  # flattened [lead * attempts + k]
+    reach_draw: np.ndarray  # flattened like handle_hours
+    qualify_draw: np.ndarray
+    win_draw: np.ndarray
+    cycle_hours: np.ndarray
 
 
 class SalesOutcome:
-    """Per-lead results of the sales stage, filled in as the replication runs."""
+    """Per-lead results of the sales stage in preallocated arrays, and one slot per possible attempt."""
 
-    def __init__(self, m: int) -> None:
-        nan = math.nan
-        self.first_contact_at = [nan] * m
-        self.attempts = [0] * m
-        self.sdr = [-1] * m
-        self.reached_at = [nan] * m
-        self.sql_at = [nan] * m
-        self.opportunity_at = [nan] * m
-        self.closed_at = [nan] * m
-        self.reason = [UNRESOLVED] * m
-        self.ended_at = [nan] * m
-        self.attempt_start: list[float] = []
-        self.attempt_end: list[float] = []
-        self.attempt_sdr: list[int] = []
+    def __init__(self, m: int, n_attempts: int) -> None:
+        self.first_contact_at = np.full(m, np.nan)
+        self.attempts = np.zeros(m, dtype=np.int16)
+        self.sdr = np.full(m, NO_REP, dtype=np.int32)
+        self.reached_at = np.full(m, np.nan)
+        self.sql_at = np.full(m, np.nan)
+        self.opportunity_at = np.full(m, np.nan)
+        self.closed_at = np.full(m, np.nan)
+        self.reason = np.full(m, UNRESOLVED, dtype=np.int8)
+        self.ended_at = np.full(m, np.nan)
+        # attempt k of lead i is slot i * n_attempts + k; the desk compresses them to rows at the end
+        self.slot_start = np.full(m * n_attempts, np.nan)
+        self.slot_sdr = np.full(m * n_attempts, NO_REP, dtype=np.int32)
+        self.attempt_start = np.empty(0)
+        self.attempt_end = np.empty(0)
+        self.attempt_sdr = np.empty(0, dtype=np.int32)
 
 
-def interest_curve(half_life_hours: float | None, table: Sequence[tuple[float, float]] | None) -> Callable[[float], float]:
+def interest_curve(
+    half_life_hours: float | None, table: Sequence[tuple[float, float]] | None
+) -> Callable[[float], float]:
     """The decay curve: share of a lead's interest left after `delay` hours (1.0 at zero)."""
     if half_life_hours is not None:
         rate = math.log(2) / half_life_hours
@@ -81,96 +97,211 @@ def interest_curve(half_life_hours: float | None, table: Sequence[tuple[float, f
         def from_table(delay: float) -> float:
             if delay >= delays[-1]:
                 return factors[-1]
-            i = _bisect(delays, delay)
+            i = bisect_right(delays, delay)
             d0, d1 = delays[i - 1], delays[i]
             return factors[i - 1] + (factors[i] - factors[i - 1]) * (delay - d0) / (d1 - d0)
 
         return from_table
-    return lambda delay: 1.0
+    return no_decay
 
 
-def _bisect(values: list[float], x: float) -> int:
-    from bisect import bisect_right
-
-    return bisect_right(values, x)
+def no_decay(delay: float) -> float:
+    return 1.0
 
 
 # --- queue disciplines --------------------------------------------------------------------
 
 
-class FifoQueue:
-    """Oldest ready lead first."""
+class SalQueue:
+    """The SAL queue of one pool of reps (all SDRs, or one SDR under round robin).
 
-    def __init__(self) -> None:
-        self.leads: deque[int] = deque()
-        self.idle_reps: deque[tuple[int, Event]] = deque()
+    Its leads come from two streams in time order: its share of the MQLs in SAL order
+    (`leads[first::step]`), each joining when its first attempt is due, and follow-ups falling
+    due. A lead is taken in (`admit`) when a rep looks for work at or after its time, or when a
+    waiting rep is woken for it. Subclasses order the leads taken in; `pop` returns -1 when
+    there is none.
+    """
+
+    def __init__(self, enters_at: memoryview, first: int, step: int, stop: int) -> None:
+        self.enters_at = enters_at  # SAL time plus the cadence's first offset
+        self.next_arrival = first  # the first lead of the stream not yet taken in
+        self.step = step
+        self.stop = stop
+        self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, seq, lead) not yet taken in
+        self.idle_reps: deque[int] = deque()  # reps waiting for a lead, first come first served
+        self.wake_times: list[float] = []  # sorted times of the wake-up events pending
+        self.taken = 0
+
+    def push(self, lead: int, first_attempt: bool) -> None:
+        raise NotImplementedError
+
+    def pop(self, now: float) -> int:
+        raise NotImplementedError
+
+    def take(self, now: float, urgent: bool) -> int:
+        """Take in what is due, then pop; `taken` says how many leads were taken in."""
+        self.taken = self.admit(now, urgent)
+        return self.pop(now)
+
+    def admit(self, now: float, urgent: bool) -> int:
+        """Take in every lead due by `now` in time order (MQLs before follow-ups on a tie); how many.
+
+        In an URGENT step MQLs entering at `now` itself are not due yet (they are NORMAL)."""
+        taken = 0
+        enters_at, follow_ups, step, stop = self.enters_at, self.follow_ups, self.step, self.stop
+        i = self.next_arrival
+        arrival = enters_at[i] if i < stop else INF
+        while True:
+            if arrival < now or (arrival == now and not urgent):
+                if follow_ups and follow_ups[0][0] < arrival:
+                    self.push(heappop(follow_ups)[2], False)
+                else:
+                    self.push(i, True)
+                    i += step
+                    arrival = enters_at[i] if i < stop else INF
+            elif follow_ups and follow_ups[0][0] <= now:
+                self.push(heappop(follow_ups)[2], False)
+            else:
+                break
+            taken += 1
+        self.next_arrival = i
+        return taken
+
+    def next_due(self) -> float:
+        """When the next lead not yet taken in falls due (inf if none)."""
+        i = self.next_arrival
+        arrival = self.enters_at[i] if i < self.stop else INF
+        if self.follow_ups and self.follow_ups[0][0] < arrival:
+            return self.follow_ups[0][0]
+        return arrival
+
+    def went_idle(self) -> None:
+        """A rep found the queue empty: everything due so far has been taken in and worked."""
+
+
+class FifoQueue(SalQueue):
+    """Oldest ready lead first.
+
+    MQLs wait in the stream itself (the next lead to serve is `head`) and due follow-ups in
+    `ready`, both in time order, so taking a lead in costs nothing; `next_arrival` only tracks
+    which MQLs have been announced to waiting reps.
+    """
+
+    def __init__(self, enters_at: memoryview, first: int, step: int, stop: int) -> None:
+        super().__init__(enters_at, first, step, stop)
+        self.head = first
+        self.ready: deque[tuple[float, int, int]] = deque()
+        self.urgent = True  # whether the last `admit` was in an URGENT step
+
+    def admit(self, now: float, urgent: bool) -> int:
+        self.urgent = urgent
+        taken = 0
+        follow_ups = self.follow_ups
+        while follow_ups and follow_ups[0][0] <= now:
+            self.ready.append(heappop(follow_ups))
+            taken += 1
+        if self.idle_reps:  # only then does it matter which MQLs have been announced
+            enters_at, step, stop = self.enters_at, self.step, self.stop
+            i = self.next_arrival
+            while i < stop and (enters_at[i] < now or (enters_at[i] == now and not urgent)):
+                i += step
+                taken += 1
+            self.next_arrival = i
+        return taken
+
+    def take(self, now: float, urgent: bool) -> int:
+        # the common case inlined: nothing to take in, the head MQL due and no follow-up older
+        if self.follow_ups or self.idle_reps:
+            self.taken = self.admit(now, urgent)
+        else:
+            self.taken = 0
+            self.urgent = urgent
+        i = self.head
+        if i < self.stop and not self.ready:
+            arrival = self.enters_at[i]
+            if arrival < now or (arrival == now and not urgent):
+                self.head = i + self.step
+                return i
+        return self.pop(now)
+
+    def pop(self, now: float) -> int:
+        # the MQL at the head is in the queue once due; it goes first unless a follow-up is older
+        i, ready = self.head, self.ready
+        if i < self.stop:
+            arrival = self.enters_at[i]
+            if (arrival < now or (arrival == now and not self.urgent)) and (not ready or arrival <= ready[0][0]):
+                self.head = i + self.step
+                return i
+        return ready.popleft()[2] if ready else -1
+
+    def went_idle(self) -> None:
+        if self.head > self.next_arrival:
+            self.next_arrival = self.head
+
+
+class LifoQueue(SalQueue):
+    """Newest ready lead first."""
+
+    def __init__(self, enters_at: memoryview, first: int, step: int, stop: int) -> None:
+        super().__init__(enters_at, first, step, stop)
+        self.leads: list[int] = []
 
     def push(self, lead: int, first_attempt: bool) -> None:
         self.leads.append(lead)
 
     def pop(self, now: float) -> int:
-        return self.leads.popleft() if self.leads else -1
-
-    def __len__(self) -> int:
-        return len(self.leads)
-
-
-class LifoQueue(FifoQueue):
-    """Newest ready lead first."""
-
-    def pop(self, now: float) -> int:
         return self.leads.pop() if self.leads else -1
 
 
-class ScoreQueue(FifoQueue):
+class ScoreQueue(SalQueue):
     """Best-fit lead first; ties go to the oldest."""
 
-    def __init__(self, fit: list[float]) -> None:
-        super().__init__()
+    def __init__(self, enters_at: memoryview, first: int, step: int, stop: int, fit: memoryview) -> None:
+        super().__init__(enters_at, first, step, stop)
         self.fit = fit
         self.heap: list[tuple[float, int, int]] = []
-        self.seq = 0
+        self.seq = count()
 
     def push(self, lead: int, first_attempt: bool) -> None:
-        self.seq += 1
-        heappush(self.heap, (-self.fit[lead], self.seq, lead))
+        heappush(self.heap, (-self.fit[lead], next(self.seq), lead))
 
     def pop(self, now: float) -> int:
-        return heapq.heappop(self.heap)[2] if self.heap else -1
-
-    def __len__(self) -> int:
-        return len(self.heap)
+        return heappop(self.heap)[2] if self.heap else -1
 
 
-class SlaQueue(FifoQueue):
+class SlaQueue(SalQueue):
     """First contacts still inside the SLA first (oldest first: earliest deadline); then the rest."""
 
-    def __init__(self, sal_at: list[float], sla_hours: float) -> None:
-        super().__init__()
+    def __init__(
+        self, enters_at: memoryview, first: int, step: int, stop: int, sal_at: memoryview, sla_hours: float
+    ) -> None:
+        super().__init__(enters_at, first, step, stop)
         self.sal_at = sal_at
         self.sla_hours = sla_hours
+        self.inside: deque[int] = deque()
         self.breached: deque[int] = deque()
 
     def push(self, lead: int, first_attempt: bool) -> None:
-        (self.leads if first_attempt else self.breached).append(lead)
+        (self.inside if first_attempt else self.breached).append(lead)
 
     def pop(self, now: float) -> int:
-        inside, breached, sal_at, sla = self.leads, self.breached, self.sal_at, self.sla_hours
+        inside, breached, sal_at, sla = self.inside, self.breached, self.sal_at, self.sla_hours
         while inside and sal_at[inside[0]] + sla < now:
             breached.append(inside.popleft())
         if inside:
             return inside.popleft()
         return breached.popleft() if breached else -1
 
-    def __len__(self) -> int:
-        return len(self.leads) + len(self.breached)
-
 
 # --- the desk -----------------------------------------------------------------------------
 
 
 class SalesDesk:
-    """Runs the SAL queue and AE pipeline of one replication on a SimPy environment."""
+    """Runs the SAL queue and AE pipeline of one replication on a SimPy environment.
+
+    Per-lead inputs and outputs are numpy arrays read and written through memoryviews, so no
+    Python object per lead or per event outlives the step that needed it.
+    """
 
     def __init__(
         self,
@@ -190,234 +321,343 @@ class SalesDesk:
         horizon_hours: float,
     ) -> None:
         self.env = simpy.Environment()
-        self.leads = leads
-        self.out = SalesOutcome(len(leads.sal_at))
+        m = len(leads.sal_at)
+        self.m = m
+        self.inputs = leads
+        self.out = SalesOutcome(m, len(attempt_offsets))
+        view = _view
+        self.sal_at = view(leads.sal_at)
+        # a lead joins the SAL queue when its first attempt is due: the cadence's first offset, usually 0
+        first_offset = float(attempt_offsets[0])
+        self.enters_at = self.sal_at if first_offset == 0 else view(leads.sal_at + first_offset)
+        self.trial = view(leads.trial, bool)
+        self.abandon_at = view(leads.abandon_at)
+        self.qualify_chance = view(leads.qualify_chance)
+        self.win_chance = view(leads.win_chance)
+        self.handle = view(leads.handle_hours)
+        self.reach_draw = view(leads.reach_draw)
+        self.qualify_draw = view(leads.qualify_draw)
+        self.win_draw = view(leads.win_draw)
+        self.cycle = view(leads.cycle_hours)
+        out = self.out
+        self.reached_at, self.sql_at = memoryview(out.reached_at), memoryview(out.sql_at)
+        self.opportunity_at, self.closed_at = memoryview(out.opportunity_at), memoryview(out.closed_at)
+        self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
+        self.slot_start, self.slot_sdr = memoryview(out.slot_start), memoryview(out.slot_sdr)
+        self.attempts_made = [0] * m  # a list: read and bumped on every attempt
+
         self.offsets = list(attempt_offsets)
         self.n_attempts = len(self.offsets)
         self.sdr_count = sdr_count
         self.sdr_calendar = sdr_calendar
         self.reach = reach
         self.interest = interest
+        self.decays = interest is not no_decay
         self.decay_clock = 1.0 / decay_slowdown
+        self.horizon = horizon_hours
+
         self.ae_free = ae_slots
         self.ae_calendar = ae_calendar
         self.ae_waiting: deque[int] = deque()
-        self.horizon = horizon_hours
-        self.in_attempt: dict[int, tuple[int, float]] = {}  # rep -> (lead, started)
+        self.ae_closing: list[tuple[float, int, int]] = []  # heap of (closes, seq, lead)
+        self.ae_seq = count()
+        self.follow_up_seq = count()
+
+        reps = sdr_count or 0
         n_queues = 1 if routing == "pooled" or sdr_count is None else sdr_count
-        self.queues = [self._make_queue(discipline, sla_hours) for _ in range(n_queues)]
-        self.queue_of_rep = [self.queues[0 if n_queues == 1 else r] for r in range(sdr_count or 0)]
-        self.queue_of_lead = [0] * len(leads.sal_at) if n_queues > 1 else None
-        self.next_rep = 0
+        self.queues = [self._make_queue(discipline, sla_hours, q, n_queues) for q in range(n_queues)]
+        self.queue_of_rep = [self.queues[0 if n_queues == 1 else r] for r in range(reps)]
+        # under round robin the k-th MQL in SAL order belongs to rep k mod n
+        self.n_queues = n_queues
+        self.rep_lead = [-1] * reps  # the lead a rep is working on
+        self.rep_started = [0.0] * reps
+        # one event object per rep, rescheduled for each attempt or shift: a rep has at most one pending
+        self.rep_events = [Event(self.env) for _ in range(reps)]
+        for rep, event in enumerate(self.rep_events):
+            event._ok = True
+            event._value = rep
+        self.on_attempt_done = [self._on_attempt_done]
+        self.on_shift_open = [self._on_shift_open]
+        self.shift_from, self.shift_until = INF, -INF  # the SDRs' open interval seen last
+        self.on_rep_woken = [self._on_rep_woken]
+        self._eid = self.env._eid
+        self._heap = self.env._queue
 
-    def _make_queue(self, discipline: str, sla_hours: float) -> FifoQueue:
+    def _make_queue(self, discipline: str, sla_hours: float, q: int, n_queues: int) -> SalQueue:
+        args = (self.enters_at, q, n_queues, self.m)
         if discipline == "fifo":
-            return FifoQueue()
+            return FifoQueue(*args)
         if discipline == "lifo":
-            return LifoQueue()
+            return LifoQueue(*args)
         if discipline == "score":
-            return ScoreQueue(self.leads.fit)
-        return SlaQueue(self.leads.sal_at, sla_hours)
-
-    # scheduling at absolute times keeps recorded times exactly equal to the planned ones
-    def _at(self, when: float, priority: int, value: object = None) -> Event:
-        event = Event(self.env)
-        event._ok = True
-        event._value = value
-        heappush(self.env._queue, (when, priority, next(self.env._eid), event))
-        return event
+            return ScoreQueue(*args, fit=_view(self.inputs.fit))
+        return SlaQueue(*args, sal_at=self.sal_at, sla_hours=sla_hours)
 
     def run(self) -> SalesOutcome:
-        env = self.env
-        env.process(self.mql_feed())
-        for rep in range(self.sdr_count or 0):
-            env.process(self.sdr_shift(rep))
-        env.run(until=self.horizon)
+        if self.sdr_count is None:
+            self._schedule_next_mql(0)
+        else:
+            for rep in range(self.sdr_count):
+                self._look_for_work(rep, 0.0, True)
+        self.env.run(until=self.horizon)
         self._close_books()
+        # pending events and the callback lists point back at the desk: cut the cycles so the
+        # inputs are freed now rather than at the next full collection
+        self.env._queue.clear()
+        for callbacks in (self.on_attempt_done, self.on_shift_open, self.on_rep_woken):
+            callbacks.clear()
         return self.out
 
     @property
     def events_scheduled(self) -> int:
-        return next(self.env._eid)
+        """Events put on the calendar so far, SimPy's own included: the run's `until` event,
+        which it queues a second time when it stops the run."""
+        return next(self._eid)
 
     # --- the story -----------------------------------------------------------------------
 
-    def mql_feed(self):
-        """MQLs are accepted by sales and join the SAL queue when their first attempt is due
-        (the cadence's first offset after the SAL time, usually zero)."""
-        first_offset = self.offsets[0]
-        for lead, sal_at in enumerate(self.leads.sal_at):
-            due = sal_at + first_offset
-            if due >= self.horizon:
+    def _look_for_work(self, rep: int, now: float, urgent: bool) -> None:
+        """A free SDR goes home if its shift is over, else takes the next lead or waits for one."""
+        event = self.rep_events[rep]
+        if not self.shift_from <= now < self.shift_until:  # outside the shift seen last
+            span = self.sdr_calendar.open_span(now)
+            if span is None:
+                opens = self.sdr_calendar.next_open(now)
+                if opens < INF:
+                    event.callbacks = self.on_shift_open
+                    heappush(self._heap, (opens, URGENT, next(self._eid), event))
                 return
-            yield self._at(due, NORMAL)
-            self._route(lead)
-
-    def sdr_shift(self, rep: int):
-        """An SDR works the queue while on shift, waits for leads when it is empty, and
-        goes home when the calendar closes (an attempt under way is finished first)."""
-        env, calendar = self.env, self.sdr_calendar
+            self.shift_from, self.shift_until = span
         queue = self.queue_of_rep[rep]
-        handle, n_attempts, out = self.leads.handle_hours, self.n_attempts, self.out
-        while True:
-            now = env.now
-            if not calendar.always_open and not calendar.is_open(now):
-                opens = calendar.next_open(now)
-                if opens == INF:
-                    return
-                yield self._at(opens, URGENT)
-                continue
-            lead = self._next_lead(queue, now)
-            if lead < 0:
-                wake = Event(env)
-                queue.idle_reps.append((rep, wake))
-                yield wake
-                continue
-            attempt = out.attempts[lead]
-            self._start_attempt(lead, rep, now)
-            self.in_attempt[rep] = (lead, now)
-            yield self._at(now + handle[lead * n_attempts + attempt], URGENT)
-            del self.in_attempt[rep]
-            self._finish_attempt(lead, attempt, now, env.now, rep)
-
-    def _route(self, lead: int) -> None:
-        if self.queue_of_lead is not None:  # round robin: the next rep in turn owns the lead
-            self.queue_of_lead[lead] = self.next_rep
-            self.next_rep = (self.next_rep + 1) % len(self.queues)
-        self._ready(lead)
-
-    def _ready(self, lead: int) -> None:
-        """The lead's next attempt is due now: hand it to a rep or queue it."""
-        if self.sdr_count is None:
-            self._unlimited_attempt(lead)
-            return
-        queue = self.queues[self.queue_of_lead[lead]] if self.queue_of_lead is not None else self.queues[0]
-        queue.push(lead, self.out.attempts[lead] == 0)
-        if queue.idle_reps:
-            queue.idle_reps.popleft()[1].succeed()
-
-    def _next_lead(self, queue: FifoQueue, now: float) -> int:
-        """Pop the next lead, dropping those whose patience ran out while they waited."""
-        abandon_at = self.leads.abandon_at
-        while True:
-            lead = queue.pop(now)
-            if lead < 0 or abandon_at[lead] > now:
-                return lead
+        lead = queue.take(now, urgent)
+        if queue.taken and queue.idle_reps:
+            self._wake_later(queue, queue.taken, now)
+        abandon_at = self.abandon_at
+        while lead >= 0 and abandon_at[lead] <= now:
             self._give_up(lead)
+            lead = queue.pop(now)
+        if lead < 0:
+            queue.went_idle()
+            queue.idle_reps.append(rep)
+            self._ensure_wake(queue)
+            return
+        # start the attempt (first contact and rep are read off the attempt slots at the end)
+        attempt = self.attempts_made[lead]
+        self.attempts_made[lead] = attempt + 1
+        slot = lead * self.n_attempts + attempt
+        self.slot_start[slot] = now
+        self.slot_sdr[slot] = rep
+        self.rep_lead[rep] = lead
+        self.rep_started[rep] = now
+        ends = now + self.handle[slot]
+        if ends < self.horizon:  # else still at work when the books close
+            event.callbacks = self.on_attempt_done
+            heappush(self._heap, (ends, URGENT, next(self._eid), event))
 
-    def _start_attempt(self, lead: int, rep: int, now: float) -> None:
-        out = self.out
-        if out.attempts[lead] == 0:
-            out.first_contact_at[lead] = now
-            out.sdr[lead] = rep
-        out.attempts[lead] += 1
+    def _on_attempt_done(self, event: Event) -> None:
+        rep = event._value
+        now = self.env._now
+        lead = self.rep_lead[rep]
+        self.rep_lead[rep] = -1
+        self._finish_attempt(lead, self.attempts_made[lead] - 1, self.rep_started[rep], now)
+        self._look_for_work(rep, now, True)
+        queue = self.queues[lead % self.n_queues]  # where a follow-up of the lead went
+        if queue.idle_reps:
+            self._ensure_wake(queue)
 
-    def _finish_attempt(self, lead: int, attempt: int, started: float, ended: float, rep: int) -> None:
+    def _on_shift_open(self, event: Event) -> None:
+        self._look_for_work(event._value, self.env._now, True)
+
+    def _on_rep_woken(self, event: Event) -> None:
+        self._look_for_work(event._value, self.env._now, False)
+
+    def _wake_later(self, queue: SalQueue, leads: int, now: float) -> None:
+        """Leads taken in by a rep at work wake waiting reps in a step of their own, after this one."""
+        for _ in range(min(leads, len(queue.idle_reps))):
+            event = self.rep_events[queue.idle_reps.popleft()]
+            event.callbacks = self.on_rep_woken
+            heappush(self._heap, (now, NORMAL, next(self._eid), event))
+
+    def _ensure_wake(self, queue: SalQueue) -> None:
+        """While reps wait, the queue's next lead to fall due has a wake-up event."""
+        due = queue.next_due()
+        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[0]):
+            insort(queue.wake_times, due)
+            event = Event(self.env)
+            event._ok = True
+            event._value = queue
+            event.callbacks.append(self._on_wake)
+            heappush(self._heap, (due, NORMAL, next(self._eid), event))
+
+    def _on_wake(self, event: Event) -> None:
+        """Leads fall due while reps wait: each wakes the rep that has waited longest."""
+        queue, now = event._value, self.env._now
+        queue.wake_times.remove(now)
+        for _ in range(queue.admit(now, False)):
+            if not queue.idle_reps:
+                break
+            self._look_for_work(queue.idle_reps.popleft(), now, False)
+        if queue.idle_reps:
+            self._ensure_wake(queue)
+
+    def _finish_attempt(self, lead: int, attempt: int, started: float, ended: float) -> None:
         """Did the attempt reach the lead, and did the conversation qualify it?"""
-        leads, out = self.leads, self.out
-        out.attempt_start.append(started)
-        out.attempt_end.append(ended)
-        out.attempt_sdr.append(rep)
-        interest = self.interest((started - leads.sal_at[lead]) * self.decay_clock)
-        if leads.reach_draw[lead * self.n_attempts + attempt] < self.reach * interest:
-            out.reached_at[lead] = started
-            if leads.trial[lead]:
+        sal_at = self.sal_at[lead]
+        interest = self.interest((started - sal_at) * self.decay_clock) if self.decays else 1.0
+        if self.reach_draw[lead * self.n_attempts + attempt] < self.reach * interest:
+            self.reached_at[lead] = started
+            if self.trial[lead]:
                 return  # a worked trial converts (or not) at the trial's end
-            if leads.qualify_draw[lead] < leads.qualify_chance[lead] * interest:
-                out.sql_at[lead] = ended
-                self._open_opportunity(lead)
+            if self.qualify_draw[lead] < self.qualify_chance[lead] * interest:
+                self.sql_at[lead] = ended
+                self._open_opportunity(lead, ended)
             else:
-                self._resolve(lead, R["not_qualified"], ended)
+                self.reason[lead] = NOT_QUALIFIED
+                self.ended_at[lead] = ended
             return
         if attempt + 1 >= self.n_attempts:
-            if not leads.trial[lead]:
-                self._resolve(lead, R["unreached"], ended)
+            if not self.trial[lead]:
+                self.reason[lead] = UNREACHED
+                self.ended_at[lead] = ended
             return
-        due = max(leads.sal_at[lead] + self.offsets[attempt + 1], ended)
-        if due >= leads.abandon_at[lead]:
+        due = sal_at + self.offsets[attempt + 1]
+        if due < ended:
+            due = ended
+        if due >= self.abandon_at[lead]:
             self._give_up(lead)
-        elif due == ended:
-            self._ready(lead)
         elif due < self.horizon:
-            self._at(due, NORMAL, lead).callbacks.append(self._on_follow_up_due)
-
-    def _on_follow_up_due(self, event: Event) -> None:
-        self._ready(event._value)
+            if self.sdr_count is None:
+                self._unlimited_follow_up(lead, due, ended)
+            else:
+                heappush(self.queues[lead % self.n_queues].follow_ups, (due, next(self.follow_up_seq), lead))
 
     def _give_up(self, lead: int) -> None:
         """Patience ran out before a rep reached the lead (a trial lead just stops being worked)."""
-        if not self.leads.trial[lead]:
-            self._resolve(lead, R["abandoned"], self.leads.abandon_at[lead])
+        if not self.trial[lead]:
+            self.reason[lead] = ABANDONED
+            self.ended_at[lead] = self.abandon_at[lead]
 
-    def _unlimited_attempt(self, lead: int) -> None:
+    # --- unlimited SDRs: nothing contends, each lead is worked at its own pace ----------------
+
+    def _schedule_next_mql(self, lead: int) -> None:
+        if lead < self.m and self.enters_at[lead] < self.horizon:
+            self._call_at(self.enters_at[lead], NORMAL, self._on_unlimited_mql, lead)
+
+    def _on_unlimited_mql(self, event: Event) -> None:
+        lead = event._value
+        self._schedule_next_mql(lead + 1)
+        self._unlimited_attempt(lead, self.env._now)
+
+    def _on_unlimited_ready(self, event: Event) -> None:
+        self._unlimited_attempt(event._value, self.env._now)
+
+    def _unlimited_follow_up(self, lead: int, due: float, now: float) -> None:
+        if due == now:
+            self._unlimited_attempt(lead, now)
+        else:
+            self._call_at(due, NORMAL, self._on_unlimited_ready, lead)
+
+    def _unlimited_attempt(self, lead: int, now: float) -> None:
         """With unlimited reps an attempt starts the moment the calendar allows."""
-        now = self.env.now
         starts = self.sdr_calendar.next_open(now)
         if starts > now:
             if starts < self.horizon:
-                self._at(starts, URGENT, lead).callbacks.append(self._on_follow_up_due)
+                self._call_at(starts, URGENT, self._on_unlimited_ready, lead)
             return
-        if self.leads.abandon_at[lead] <= now:
+        if self.abandon_at[lead] <= now:
             self._give_up(lead)
             return
-        attempt = self.out.attempts[lead]
-        self._start_attempt(lead, -1, now)
-        ends = now + self.leads.handle_hours[lead * self.n_attempts + attempt]
-        event = self._at(ends, URGENT, (lead, attempt, now))
-        event.callbacks.append(self._on_unlimited_attempt_done)
+        attempt = self.attempts_made[lead]
+        self.attempts_made[lead] = attempt + 1
+        slot = lead * self.n_attempts + attempt
+        self.slot_start[slot] = now
+        ends = now + self.handle[slot]
+        if ends < self.horizon:
+            self._call_at(ends, URGENT, self._on_unlimited_attempt_done, (lead, attempt, now))
 
     def _on_unlimited_attempt_done(self, event: Event) -> None:
         lead, attempt, started = event._value
-        self._finish_attempt(lead, attempt, started, self.env.now, -1)
+        self._finish_attempt(lead, attempt, started, self.env._now)
 
-    # --- the AE pipeline ---------------------------------------------------------------
+    def _call_at(self, when: float, priority: int, callback: Callable[[Event], None], value: object) -> None:
+        event = Event(self.env)
+        event._ok = True
+        event._value = value
+        event.callbacks.append(callback)
+        heappush(self._heap, (when, priority, next(self._eid), event))
 
-    def _open_opportunity(self, lead: int) -> None:
-        if self.ae_free is None or self.ae_free > 0:
-            if self.ae_free is not None:
-                self.ae_free -= 1
-            self._start_opportunity(lead)
+    # --- the AE pipeline: a queue for AE slots, worked out in time order without events -----
+
+    def _open_opportunity(self, lead: int, now: float) -> None:
+        if self.ae_free is None:
+            self._start_opportunity(lead, now)
+            return
+        self._close_deals_before(now)  # deals closing at `now` itself free their slot after this SQL
+        if self.ae_free > 0:
+            self.ae_free -= 1
+            self._start_opportunity(lead, now)
         else:
             self.ae_waiting.append(lead)
 
-    def _start_opportunity(self, lead: int) -> None:
+    def _start_opportunity(self, lead: int, now: float) -> None:
         """An AE takes the deal at the next opening and works it for its sales cycle."""
-        opens = self.ae_calendar.next_open(self.env.now)
-        self.out.opportunity_at[lead] = opens
-        closes = self.ae_calendar.next_open(opens + self.leads.cycle_hours[lead])
-        if closes < self.horizon:
-            self._at(closes, NORMAL, lead).callbacks.append(self._on_deal_closed)
+        opens = self.ae_calendar.next_open(now)
+        self.opportunity_at[lead] = opens
+        closes = self.ae_calendar.next_open(opens + self.cycle[lead])
+        if closes >= self.horizon:
+            return
+        if self.ae_free is None:  # nothing waits for the slot: close the deal now
+            self._close_deal(lead, closes)
+        else:
+            heappush(self.ae_closing, (closes, next(self.ae_seq), lead))
 
-    def _on_deal_closed(self, event: Event) -> None:
-        lead, now = event._value, self.env.now
-        self.out.closed_at[lead] = now
-        won = self.leads.win_draw[lead] < self.leads.win_chance[lead]
-        self._resolve(lead, R["assisted"] if won else R["deal_lost"], now)
-        if self.ae_waiting:
-            self._start_opportunity(self.ae_waiting.popleft())
-        elif self.ae_free is not None:
-            self.ae_free += 1
+    def _close_deals_before(self, until: float) -> None:
+        closing = self.ae_closing
+        while closing and closing[0][0] < until:
+            closes, _, lead = heappop(closing)
+            self._close_deal(lead, closes)
+            if self.ae_waiting:
+                self._start_opportunity(self.ae_waiting.popleft(), closes)
+            else:
+                self.ae_free += 1  # type: ignore[operator]
+
+    def _close_deal(self, lead: int, closes: float) -> None:
+        self.closed_at[lead] = closes
+        self.reason[lead] = ASSISTED if self.win_draw[lead] < self.win_chance[lead] else DEAL_LOST
+        self.ended_at[lead] = closes
 
     # --- bookkeeping ---------------------------------------------------------------------
 
-    def _resolve(self, lead: int, reason: int, at: float) -> None:
-        self.out.reason[lead] = reason
-        self.out.ended_at[lead] = at
-
     def _close_books(self) -> None:
-        """At the horizon: record attempts under way and what the unresolved leads are doing."""
-        out, leads = self.out, self.leads
-        for rep, (lead, started) in sorted(self.in_attempt.items()):
-            out.attempt_start.append(started)
-            out.attempt_end.append(self.horizon)
-            out.attempt_sdr.append(rep)
-        busy = {lead for lead, _ in self.in_attempt.values()}
-        for lead, reason in enumerate(out.reason):
-            if reason != UNRESOLVED or leads.trial[lead]:
-                continue
-            if out.sql_at[lead] == out.sql_at[lead]:  # not NaN: an open opportunity
-                out.reason[lead] = R["in_opportunity"]
-            elif leads.abandon_at[lead] <= self.horizon and lead not in busy and leads.sal_at[lead] < self.horizon:
-                self._resolve(lead, R["abandoned"], leads.abandon_at[lead])
-            else:
-                out.reason[lead] = R["in_sal"]
+        """At the horizon: attempts as rows, and what the unresolved leads are doing."""
+        self._close_deals_before(self.horizon)
+        out, inputs, horizon, k = self.out, self.inputs, self.horizon, self.n_attempts
+        out.attempts = np.asarray(self.attempts_made, dtype=np.int16)
+        tried = np.flatnonzero(out.attempts)
+        out.first_contact_at[tried] = out.slot_start[tried * k]
+        out.sdr[tried] = out.slot_sdr[tried * k]
+        # a lead whose last attempt runs past the horizon is still being worked
+        last = tried * k + out.attempts[tried] - 1
+        at_work = np.zeros(self.m, dtype=bool)
+        at_work[tried[out.slot_start[last] + inputs.handle_hours[last] >= horizon]] = True
+        made = ~np.isnan(out.slot_start)
+        out.attempt_start = out.slot_start[made]
+        out.attempt_end = np.minimum(out.attempt_start + inputs.handle_hours[made], horizon)
+        out.attempt_sdr = out.slot_sdr[made]
+        del self.slot_start, self.slot_sdr
+        out.slot_start = out.slot_sdr = None  # type: ignore[assignment]
+        reason = out.reason
+        unresolved = (reason == UNRESOLVED) & ~inputs.trial
+        in_opportunity = unresolved & ~np.isnan(out.sql_at)
+        reason[in_opportunity] = R["in_opportunity"]
+        waiting = unresolved & ~in_opportunity
+        gone = waiting & (inputs.abandon_at <= horizon) & ~at_work & (inputs.sal_at < horizon)
+        reason[gone] = ABANDONED
+        out.ended_at[gone] = inputs.abandon_at[gone]
+        reason[waiting & ~gone] = R["in_sal"]
+
+
+def _view(values: np.ndarray, dtype: type = float) -> memoryview:
+    """A zero-copy memoryview whose items read as Python floats (or bools)."""
+    wanted = np.bool_ if dtype is bool else np.float64
+    return memoryview(np.ascontiguousarray(values, dtype=wanted))

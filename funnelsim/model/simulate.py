@@ -35,52 +35,15 @@ def fit_effect(chance: FitChance, fit: np.ndarray) -> np.ndarray:
 def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
     """Run one replication of `scenario` and return its columnar records."""
     streams = seed_streams(seed)
-    horizon = scenario.horizon
-
-    # arrivals and lead attributes, per channel stream
-    channel_seeds = streams["arrivals"].spawn(len(scenario.channels))
-    channel_rngs = [np.random.default_rng(s) for s in channel_seeds]
-    arrival_at, channel = draw_arrivals(scenario, channel_rngs)
-    n = len(arrival_at)
-    leads = empty_columns(n)
-    leads["arrival_at"] = arrival_at
-    leads["channel"] = channel
-    for code, spec in enumerate(scenario.channels.values()):
-        mine = np.flatnonzero(channel == code)
-        rng = channel_rngs[code]
-        leads["fit"][mine] = spec.fit.sample(rng, len(mine))
-        leads["deal_mrr"][mine] = (spec.deal_mrr or scenario.sales.deal_mrr).sample(rng, len(mine))
-
-    # nurture to MQL
-    nurture_rng = np.random.default_rng(streams["nurture"])
-    offset, engagement, reason = draw_nurture(scenario, leads["fit"], nurture_rng)
-    leads["engagement"] = engagement
-    ended = arrival_at + offset
-    is_mql = reason < 0
-    leads["mql_at"][is_mql] = ended[is_mql]
-    finished = ~is_mql & (ended < horizon)
-    leads["reason"][:] = R["in_nurture"]
-    leads["reason"][finished] = reason[finished]
-    leads["ended_at"][finished] = ended[finished]
-    mql = np.flatnonzero(is_mql & (ended < horizon))
-
-    # the MQL splits: self-serve trial, rejected by sales, or the SAL queue
+    horizon, sales = scenario.horizon, scenario.sales
+    leads = _arrive(scenario, streams["arrivals"])
+    mql = _nurture(scenario, leads, np.random.default_rng(streams["nurture"]))
     sales_seeds = dict(zip(SALES_DRAWS, streams["sales"].spawn(len(SALES_DRAWS))))
     draw = {k: np.random.default_rng(s) for k, s in sales_seeds.items()}
-    self_serve, sales = scenario.self_serve, scenario.sales
-    route_u = draw["route"].random((len(mql), 2))
-    trial = route_u[:, 0] < self_serve.trial
-    accepted = route_u[:, 1] < sales.accept
-    leads["trial"][mql] = trial
-    rejected = mql[~trial & ~accepted]
-    leads["reason"][rejected] = R["rejected_by_sales"]
-    leads["ended_at"][rejected] = leads["mql_at"][rejected]
-    to_sales = mql[accepted & (~trial | self_serve.reps_work_trials)]
-    to_sales = to_sales[np.argsort(leads["mql_at"][to_sales], kind="stable")]  # the desk works in SAL order
-    trial_leads = mql[trial]
-    leads["sal_at"][to_sales] = leads["mql_at"][to_sales]
-
-    desk_events = _run_sales_desk(scenario, leads, to_sales, draw)
+    to_sales, trial_leads = _route_mqls(scenario, leads, mql, draw["route"])
+    del mql
+    calendars = {name: _calendar(scenario, name) for name in {sales.sdr.calendar, sales.ae.calendar}}
+    desk_events = _run_sales_desk(scenario, leads, to_sales, draw, calendars)
     _resolve_trials(scenario, leads, trial_leads, draw["trial"])
 
     # customers: won deals and converted trials
@@ -110,10 +73,58 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
         warmup_hours=scenario.warmup,
         sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
         ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
-        sdr_open_hours=_calendar(scenario, sales.sdr.calendar).open_hours(scenario.warmup, horizon),
-        ae_open_hours=_calendar(scenario, sales.ae.calendar).open_hours(scenario.warmup, horizon),
+        sdr_open_hours=calendars[sales.sdr.calendar].open_hours(scenario.warmup, horizon),
+        ae_open_hours=calendars[sales.ae.calendar].open_hours(scenario.warmup, horizon),
         events=int(desk_events["events"]),
     )
+
+
+def _arrive(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """Arrivals and lead attributes, each channel from its own stream; the per-lead columns."""
+    channel_rngs = [np.random.default_rng(s) for s in seed.spawn(len(scenario.channels))]
+    arrival_at, channel = draw_arrivals(scenario, channel_rngs)
+    leads = empty_columns(len(arrival_at), arrival_at=arrival_at, channel=channel)
+    for code, spec in enumerate(scenario.channels.values()):
+        mine = np.flatnonzero(channel == code)
+        rng = channel_rngs[code]
+        leads["fit"][mine] = spec.fit.sample(rng, len(mine))
+        leads["deal_mrr"][mine] = (spec.deal_mrr or scenario.sales.deal_mrr).sample(rng, len(mine))
+    return leads
+
+
+def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Nurture every lead; record those that end it in the horizon; return the MQLs (indices)."""
+    offset, engagement, reason = draw_nurture(scenario, leads["fit"], rng)
+    leads["engagement"] = engagement
+    ended = leads["arrival_at"] + offset
+    del offset
+    in_horizon = ended < scenario.horizon
+    is_mql = reason < 0
+    leads["mql_at"][is_mql] = ended[is_mql]
+    finished = ~is_mql & in_horizon
+    leads["reason"][:] = R["in_nurture"]
+    leads["reason"][finished] = reason[finished]
+    leads["ended_at"][finished] = ended[finished]
+    return np.flatnonzero(is_mql & in_horizon)
+
+
+def _route_mqls(
+    scenario: Scenario, leads: dict[str, np.ndarray], mql: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The MQL splits: self-serve trial, rejected by sales, or the SAL queue (in SAL order)."""
+    self_serve, sales = scenario.self_serve, scenario.sales
+    route_u = rng.random((len(mql), 2))
+    trial = route_u[:, 0] < self_serve.trial
+    accepted = route_u[:, 1] < sales.accept
+    del route_u
+    leads["trial"][mql] = trial
+    rejected = mql[~trial & ~accepted]
+    leads["reason"][rejected] = R["rejected_by_sales"]
+    leads["ended_at"][rejected] = leads["mql_at"][rejected]
+    to_sales = mql[accepted & (~trial | self_serve.reps_work_trials)]
+    to_sales = to_sales[np.argsort(leads["mql_at"][to_sales], kind="stable")]  # the desk works in SAL order
+    leads["sal_at"][to_sales] = leads["mql_at"][to_sales]
+    return to_sales, mql[trial]
 
 
 def _calendar(scenario: Scenario, name: str) -> WorkCalendar:
@@ -121,7 +132,11 @@ def _calendar(scenario: Scenario, name: str) -> WorkCalendar:
 
 
 def _run_sales_desk(
-    scenario: Scenario, leads: dict[str, np.ndarray], to_sales: np.ndarray, draw: dict[str, np.random.Generator]
+    scenario: Scenario,
+    leads: dict[str, np.ndarray],
+    to_sales: np.ndarray,
+    draw: dict[str, np.random.Generator],
+    calendars: dict[str, WorkCalendar],
 ) -> dict[str, np.ndarray]:
     """Draw every sales-stage random number per lead, run the desk, write results back."""
     sales = scenario.sales
@@ -132,24 +147,25 @@ def _run_sales_desk(
     patience = sales.patience.sample(draw["patience"], m) if sales.patience is not None else np.full(m, np.inf)
     trial_end = np.where(trial, sal_at + scenario.self_serve.trial_length, np.inf)
     abandon_at = np.where(trial, trial_end, sal_at + patience)
+    del patience, trial_end
     inputs = SalesLeads(
-        sal_at=sal_at.tolist(),
-        fit=fit.tolist(),
-        trial=trial.tolist(),
-        abandon_at=abandon_at.tolist(),
-        qualify_chance=fit_effect(sales.qualify, fit).tolist(),
-        win_chance=fit_effect(sales.ae.win, fit).tolist(),
-        handle_hours=sales.sdr.handle_time.sample(draw["handle"], m * n_attempts).tolist(),
-        reach_draw=draw["reach"].random(m * n_attempts).tolist(),
-        qualify_draw=draw["qualify"].random(m).tolist(),
-        win_draw=draw["win"].random(m).tolist(),
-        cycle_hours=sales.ae.cycle.sample(draw["cycle"], m).tolist(),
+        sal_at=sal_at,
+        fit=fit,
+        trial=trial,
+        abandon_at=abandon_at,
+        qualify_chance=fit_effect(sales.qualify, fit),
+        win_chance=fit_effect(sales.ae.win, fit),
+        handle_hours=sales.sdr.handle_time.sample(draw["handle"], m * n_attempts),
+        reach_draw=draw["reach"].random(m * n_attempts),
+        qualify_draw=draw["qualify"].random(m),
+        win_draw=draw["win"].random(m),
+        cycle_hours=sales.ae.cycle.sample(draw["cycle"], m),
     )
     desk = SalesDesk(
         inputs,
         attempt_offsets=sales.sdr.attempts,
         sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
-        sdr_calendar=_calendar(scenario, sales.sdr.calendar),
+        sdr_calendar=calendars[sales.sdr.calendar],
         discipline=sales.queue,
         routing=sales.routing,
         sla_hours=sales.sla,
@@ -157,7 +173,7 @@ def _run_sales_desk(
         interest=_interest(scenario),
         decay_slowdown=sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0,
         ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
-        ae_calendar=_calendar(scenario, sales.ae.calendar),
+        ae_calendar=calendars[sales.ae.calendar],
         horizon_hours=scenario.horizon,
     )
     out = desk.run()
@@ -165,13 +181,12 @@ def _run_sales_desk(
         leads[name][to_sales] = getattr(out, name)
     leads["attempts"][to_sales] = out.attempts
     leads["sdr"][to_sales] = out.sdr
-    reason = np.asarray(out.reason, dtype=np.int8)
-    resolved = reason >= 0
-    leads["reason"][to_sales[resolved]] = reason[resolved]
+    resolved = out.reason >= 0
+    leads["reason"][to_sales[resolved]] = out.reason[resolved]
     return {
-        "attempt_start": np.asarray(out.attempt_start),
-        "attempt_end": np.asarray(out.attempt_end),
-        "attempt_sdr": np.asarray(out.attempt_sdr, dtype=np.int32),
+        "attempt_start": out.attempt_start,
+        "attempt_end": out.attempt_end,
+        "attempt_sdr": out.attempt_sdr,
         "events": desk.events_scheduled,
     }
 
