@@ -32,11 +32,28 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 USER_ERROR_EXIT = 2
 
 HEADLINE = (
-    "leads", "mqls", "sals", "sqls", "customers", "lead_to_customer", "mql_to_customer", "sal_to_sql",
-    "response_delay_median_hours", "answered_within_5min", "answered_within_1h", "sla_attainment",
-    "abandon_rate", "sdr_utilisation", "ae_utilisation", "bookings_arr", "arr_at_horizon",
-    "logo_churn_monthly", "cac", "ltv_to_cac", "payback_months",
-)  # fmt: skip
+    "leads",
+    "mqls",
+    "sals",
+    "sqls",
+    "customers",
+    "lead_to_customer",
+    "mql_to_customer",
+    "sal_to_sql",
+    "response_delay_median_hours",
+    "answered_within_5min",
+    "answered_within_1h",
+    "sla_attainment",
+    "abandon_rate",
+    "sdr_utilisation",
+    "ae_utilisation",
+    "bookings_arr",
+    "arr_at_horizon",
+    "logo_churn_monthly",
+    "cac",
+    "ltv_to_cac",
+    "payback_months",
+)
 
 
 def fail(message: str) -> NoReturn:
@@ -112,7 +129,9 @@ def run(
     workers: Workers = None,
     executor: Executor = "processes",
     dask_address: DaskAddress = None,
-    keep_leads: Annotated[bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")] = False,
+    keep_leads: Annotated[
+        bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
+    ] = False,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
@@ -123,8 +142,13 @@ def run(
     with user_errors():
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
-    options = {"workers": workers, "executor": executor, "dask_address": dask_address, "keep_leads": keep_leads,
-               "allow_large": allow_large}  # fmt: skip
+    options = {
+        "workers": workers,
+        "executor": executor,
+        "dask_address": dask_address,
+        "keep_leads": keep_leads,
+        "allow_large": allow_large,
+    }
     result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
     print_summary(result)
     target = out or Path("results") / loaded.name
@@ -169,12 +193,19 @@ def print_summary(result: RunResult) -> None:
     for column in ("Channel", "Leads", "MQLs", "Customers", "Lead -> customer", "Cost per customer"):
         channels.add_column(column, justify="left" if column == "Channel" else "right")
     for name in scenario.channels:
+
         def cell(figure: str, unit: str, name: str = name) -> str:
             key = f"channel.{name}.{figure}"
             return format_value(summary.loc[key, "mean"], unit) if key in summary.index else "–"
 
-        channels.add_row(name, cell("leads", ""), cell("mqls", ""), cell("customers", ""),
-                         cell("lead_to_customer", "%"), cell("cost_per_customer", "money"))  # fmt: skip
+        channels.add_row(
+            name,
+            cell("leads", ""),
+            cell("mqls", ""),
+            cell("customers", ""),
+            cell("lead_to_customer", "%"),
+            cell("cost_per_customer", "money"),
+        )
     out_console.print(channels)
 
 
@@ -232,7 +263,9 @@ def compare(
         wanted = metric or list(HEADLINE)
         unknown = [m for m in wanted if m not in metric_defs.FIGURES and not m.startswith("channel.")]
         if unknown:
-            raise ScenarioError(f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}")
+            raise ScenarioError(
+                f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}"
+            )
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     results = [_execute(s, reps, seed, options, quiet, s.name) for s in loaded]
     base = results[0]
@@ -262,8 +295,10 @@ def compare(
                 f"{sign}{format_value(entry['difference'], info.unit)} "
                 + format_interval(entry["ci_low"], entry["ci_high"], info.unit),
             ]
-            row.update({r.scenario.name: entry["mean_b"], f"{r.scenario.name} - {base.scenario.name}": entry["difference"],
-                        f"{r.scenario.name} ci_low": entry["ci_low"], f"{r.scenario.name} ci_high": entry["ci_high"]})  # fmt: skip
+            name = r.scenario.name
+            row[name] = entry["mean_b"]
+            row[f"{name} - {base.scenario.name}"] = entry["difference"]
+            row[f"{name} ci_low"], row[f"{name} ci_high"] = entry["ci_low"], entry["ci_high"]
         table.add_row(*cells)
         rows.append(row)
     out_console.print(table)
@@ -273,10 +308,16 @@ def compare(
         pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
         for r in results:
             r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
-        chart_metrics = [m for m in ("customers", "answered_within_1h", "abandon_rate", "sdr_utilisation") if m in wanted]
+        chart_metrics = [
+            m for m in ("customers", "answered_within_1h", "abandon_rate", "sdr_utilisation") if m in wanted
+        ]
         if chart_metrics:
-            compare_chart([r.scenario.name for r in results], [r.summary for r in results], chart_metrics,
-                          folder / "comparison.png")  # fmt: skip
+            compare_chart(
+                [r.scenario.name for r in results],
+                [r.summary for r in results],
+                chart_metrics,
+                folder / "comparison.png",
+            )
 
     write_atomically(target, fill)
     out_console.print(f"comparison written to {target}/")
@@ -313,7 +354,9 @@ def sweep(
 
     with user_errors():
         if not param or not values:
-            raise ScenarioError("sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3")
+            raise ScenarioError(
+                "sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3"
+            )
         value_list = [v.strip() for v in values.split(",") if v.strip()]
         loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
         for s in loaded:
@@ -321,7 +364,9 @@ def sweep(
     wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
-    table = Table(title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left")
+    table = Table(
+        title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left"
+    )
     table.add_column(param)
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
@@ -335,9 +380,18 @@ def sweep(
                 cells.append("–")
                 continue
             entry = summary.loc[name]
-            cells.append(f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}")
-            rows.append({"value": value, "metric": name, "mean": entry["mean"], "ci_low": entry["ci_low"],
-                         "ci_high": entry["ci_high"]})  # fmt: skip
+            cells.append(
+                f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}"
+            )
+            rows.append(
+                {
+                    "value": value,
+                    "metric": name,
+                    "mean": entry["mean"],
+                    "ci_low": entry["ci_low"],
+                    "ci_high": entry["ci_high"],
+                }
+            )
         table.add_row(*cells)
     out_console.print(table)
     frame = pd.DataFrame(rows)
@@ -348,7 +402,9 @@ def sweep(
         charts = folder / "charts"
         charts.mkdir()
         for name in wanted:
-            sweep_chart(frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png")
+            sweep_chart(
+                frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png"
+            )
 
     write_atomically(target, fill)
     out_console.print(f"sweep written to {target}/")
@@ -479,8 +535,15 @@ def print_verify(result: Any) -> None:
     last_case = None
     for row in table_rows(result):
         verdict = "[green]pass[/]" if row["result"] == "pass" else f"[bold red]FAIL[/] {escape(row['note'])}"
-        cells = [row["case"] if row["case"] != last_case else "", row["quantity"], row["reference"], row["source"],
-                 f"{row['simulated']} {row['ci']}", row["rel_error"], row["tolerance"]]  # fmt: skip
+        cells = [
+            row["case"] if row["case"] != last_case else "",
+            row["quantity"],
+            row["reference"],
+            row["source"],
+            f"{row['simulated']} {row['ci']}",
+            row["rel_error"],
+            row["tolerance"],
+        ]
         table.add_row(*(escape(c) for c in cells), verdict)
         last_case = row["case"]
     out_console.print(table)
@@ -489,6 +552,134 @@ def print_verify(result: Any) -> None:
         "interval at or above it)",
         highlight=False,
     )
+
+
+# --- bench ---------------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Smoke run: 20,000 customers, 10k and 100k leads.")] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON with every measurement.")] = Path("results/bench.json"),
+    sizes: Annotated[
+        str | None, typer.Option("--sizes", help="Full-funnel sizes in leads, e.g. 10000,100000,1000000.")
+    ] = None,
+    repeats: Annotated[int | None, typer.Option("--repeats", min=1, help="M/M/c and ceiling repeats.")] = None,
+    memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure peak memory per size.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Speed against SimPy's ceiling, a hand-written SimPy model and Ciw; the full funnel at scale."""
+    from dataclasses import replace
+
+    from funnelsim.experiment import bench as measure
+
+    config = measure.QUICK if quick else measure.BenchConfig()
+    changes: dict[str, Any] = {"memory": memory}
+    if sizes:
+        try:
+            changes["funnel_sizes"] = tuple(int(v.replace("_", "")) for v in sizes.split(",") if v.strip())
+        except ValueError:
+            fail(f"--sizes {sizes}: expected whole numbers of leads separated by commas, e.g. 10000,100000")
+    if repeats:
+        changes["repeats"] = repeats
+    config = replace(config, **changes)
+
+    def say(message: str) -> None:
+        if not quiet:
+            err_console.print(f"[dim]{message}[/]", highlight=False)
+
+    result = measure.run_bench(config, progress=say)
+    measure.write_bench(result, out)
+    print_bench(result)
+    out_console.print(f"measurements written to {out}", highlight=False)
+
+
+def print_bench(result: dict[str, Any]) -> None:
+    """The benchmark's three tables: the M/M/c queue, the full funnel at scale, the targets."""
+    mmc, contenders = result["mmc"], result["mmc"]["contenders"]
+    config = result["config"]
+    ours = contenders["funnelsim"]
+    versions = result["environment"]["versions"]
+    table = Table(
+        title=f"M/M/{mmc['servers']} queue at load {mmc['load']:g}, {mmc['customers']:,} customers, mean service "
+        f"{60 * mmc['mean_service_hours']:g} min — median of {config['repeats']} runs"
+        + (f" (Ciw {contenders['ciw']['repeats']})" if contenders.get("ciw") else ""),
+        title_justify="left",
+    )
+    for column in ("Contender", "Rate", "funnelsim is", "Mean wait", "Events/customer"):
+        table.add_column(column, justify="left" if column == "Contender" else "right")
+    ceiling = result["ceiling"]["events_per_second"]
+    table.add_row(f"SimPy {versions['simpy']} ceiling: bare env.timeout", f"{ceiling:,.0f} events/s", "", "", "")
+    names = {"simpy": f"SimPy {versions['simpy']}, hand-written (simpy.Resource)", "ciw": "Ciw {ciw}"}
+    for key in ("simpy", "ciw"):
+        peer = contenders.get(key)
+        if peer is None:
+            table.add_row("Ciw (not installed: pip install 'funnelsim[bench]')", "–", "–", "–", "")
+            continue
+        rate = peer["customers_per_second"]
+        table.add_row(
+            names[key].format(ciw=versions.get("ciw", "")),
+            f"{rate:,.0f} customers/s",
+            f"{ours['customers_per_second'] / rate:.1f}x faster",
+            f"{60 * peer['mean_wait_hours']:.2f} min",
+            "",
+        )
+    half = ours["mean_wait_ci_half_hours"]
+    wait = f"{60 * ours['mean_wait_hours']:.2f} ± {60 * half:.2f} min" if half == half else "–"
+    table.add_row(
+        f"funnelsim {versions['funnelsim']} (a scenario, only the SAL queue)",
+        f"{ours['customers_per_second']:,.0f} customers/s",
+        "",
+        wait,
+        f"{mmc['funnelsim_events'] / ours['customers']:.2f}",
+    )
+    table.add_row("Erlang C (theory)", "", "", f"{60 * mmc['erlang_c_mean_wait_hours']:.2f} min", "")
+    out_console.print(table)
+
+    funnel = Table(
+        title=f"Full baseline funnel scaled (rates and reps x k) — median of {config['funnel_repeats']} runs; "
+        "a run is simulate() + figures()",
+        title_justify="left",
+    )
+    for column in (
+        "Leads",
+        "SDRs",
+        "Horizon",
+        "Leads/s",
+        "µs/lead",
+        "Bare-event equiv./lead",
+        "Events/lead",
+        "Peak MB, no records",
+        "Peak MB, records",
+    ):
+        funnel.add_column(column, justify="right")
+    for row in result["funnel"]:
+
+        def mb(value: float | None) -> str:
+            return f"{value:,.0f}" if value is not None else "–"
+
+        funnel.add_row(
+            f"{row['leads']:,}",
+            f"{row['sdrs']}",
+            f"{row['horizon_days']:.0f} d",
+            f"{row['leads_per_second']:,.0f}",
+            f"{row['microseconds_per_lead']:.2f}",
+            f"{row['bare_events_per_lead']:.1f}",
+            f"{row['engine_events_per_lead']:.2f}",
+            mb(row["peak_mb_without_records"]),
+            mb(row["peak_mb_with_records"]),
+        )
+    out_console.print(funnel)
+
+    targets = Table(title="Targets", title_justify="left")
+    for column in ("Target", "Limit", "Measured", "Result"):
+        targets.add_column(column, justify="left" if column == "Target" else "right")
+    for row in result["targets"]:
+        limit = f"{'>=' if row['at_least'] else '<='} {row['limit']:g}"
+        measured = "–" if row["measured"] is None else f"{row['measured']:,.2f}"
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[row["met"]]
+        targets.add_row(row["target"], limit, measured, verdict)
+    out_console.print(targets)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -1,0 +1,70 @@
+"""`funnelsim bench` runs end to end on tiny sizes and measures the queue it claims to measure.
+
+No timing is asserted here: speed is a figure of the benchmark, which machines disagree on.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from funnelsim.cli import app
+from funnelsim.experiment import bench
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    done = CliRunner().invoke(app, ["bench", "--quick", "--sizes", "2000", "--repeats", "5", "--out", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    return json.loads(out.read_text()), done.output
+
+
+def test_bench_writes_every_measurement(quick_bench):
+    result, _ = quick_bench
+    assert result["ceiling"]["events_per_second"] > 0
+    contenders = result["mmc"]["contenders"]
+    for name in ("simpy", "funnelsim"):
+        assert contenders[name]["customers_per_second"] > 0
+        assert contenders[name]["repeats"] == 5
+    assert contenders["ciw"] is None or contenders["ciw"]["customers_per_second"] > 0
+    (funnel,) = result["funnel"]
+    assert funnel["target_leads"] == 2000
+    for key in ("leads", "events", "seconds", "leads_per_second", "bare_events_per_lead", "engine_events_per_lead",
+                "peak_mb_without_records", "peak_mb_with_records"):  # fmt: skip
+        assert funnel[key] > 0, key
+    assert funnel["peak_mb_with_records"] >= funnel["peak_mb_without_records"]
+    assert [t["met"] is None for t in result["targets"]][-2:] == [True, True]  # no 1,000,000-lead run here
+    assert {"versions", "cpus"} <= set(result["environment"])
+
+
+def test_bench_prints_the_three_tables(quick_bench):
+    _, output = quick_bench
+    for title in ("M/M/5 queue at load 0.9", "Full baseline funnel scaled", "Targets", "Erlang C"):
+        assert title in output
+
+
+def test_funnelsim_on_the_bench_queue_waits_as_long_as_erlang_c_says(quick_bench):
+    result, _ = quick_bench
+    ours = result["mmc"]["contenders"]["funnelsim"]
+    theory = result["mmc"]["erlang_c_mean_wait_hours"]
+    # five independent replications of 20,000 customers: the 95% interval is tight enough that
+    # one server more or less (a mean wait of a quarter or of several times Erlang C's) fails
+    assert ours["mean_wait_ci_half_hours"] < 0.3 * theory
+    assert abs(ours["mean_wait_hours"] - theory) <= 2 * ours["mean_wait_ci_half_hours"]
+
+
+def test_the_scaled_baseline_keeps_the_load_per_sdr():
+    base = bench.scaled_baseline(20_000)
+    big = bench.scaled_baseline(200_000)
+    per_sdr = [sum(c.leads_per_week for c in s.channels.values()) / s.sales.sdr.count for s in (base, big)]
+    assert per_sdr[0] == pytest.approx(per_sdr[1])
+    for scenario, leads in ((base, 20_000), (big, 200_000)):
+        assert scenario.expected_leads() == pytest.approx(leads)
+
+
+def test_erlang_c_mean_wait_matches_a_textbook_value():
+    # M/M/2 with lambda = 1, mu = 1 (a = 1): C = 1/3, Wq = C / (c mu - lambda) = 1/3
+    assert bench.erlang_c_wait_hours(2, 1.0, 1.0) == pytest.approx(1 / 3)

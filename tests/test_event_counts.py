@@ -1,0 +1,119 @@
+"""Exact event counts of small fixed scenarios: a change that adds events to the hot path fails here.
+
+Speed is measured by `funnelsim bench`, never by a timed test; what a test can pin is the work
+the engine schedules. If a count changes on purpose, check docs/performance.md still holds,
+then update the number (and say why in the commit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funnelsim import load_scenario, simulate
+
+SEED = 20260105
+
+# Three SDRs around the clock, one attempt that always reaches, nothing qualifies: the SAL
+# queue alone, an M/M/3 queue at load 0.83 (about 1,700 leads in 4 weeks).
+DESK_ONLY = {
+    "name": "desk-only",
+    "start": "2026-01-05",
+    "horizon": "28d",
+    "channels": {"web": {"leads_per_week": 420}},
+    "nurture": {"touches": [], "mql": {"engagement_min": 0, "fit_min": 0}},
+    "self_serve": {"trial": 0},
+    "sales": {
+        "sdr": {"count": 3, "calendar": "always", "attempts": ["0h"], "reach": 1,
+                "handle_time": {"exponential": {"mean": "1h"}}},
+        "qualify": 0,
+    },
+}  # fmt: skip
+
+# An office week: shifts, holidays, a follow-up cadence, patience, decay, trials worked by reps
+# and a tight AE pipeline (about 1,200 leads, 4 weeks).
+OFFICE = {
+    "name": "office",
+    "start": "2026-03-30",
+    "horizon": "28d",
+    "timezone": "Europe/Berlin",
+    "calendars": {"office": {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "09:00-17:00",
+                             "holidays": ["2026-04-03", "2026-04-06"]}},
+    "channels": {
+        "search": {"leads_per_week": 200, "profile": "office_peak", "fit": {"beta": [2, 3]}},
+        "social": {"leads_per_week": 100, "fit": {"beta": [1.5, 3]}},
+    },
+    "nurture": {"touches": ["0d", "1d", "3d"], "engage": 0.5, "opt_out": 0.02,
+                "mql": {"fit_min": 0.2, "engagement_min": 1}},
+    "self_serve": {"trial": 0.2, "convert": 0.1, "trial_length": "7d", "reps_work_trials": True},
+    "sales": {
+        "sdr": {"count": 2, "calendar": "office", "attempts": ["0h", "1h", "1d", "3d"], "reach": 0.6,
+                "handle_time": {"lognormal": {"median": "12min", "p90": "30min"}}},
+        "queue": "fifo",
+        "decay": {"table": [["0min", 1.0], ["1h", 0.4], ["1d", 0.1]]},
+        "patience": {"exponential": {"mean": "2d"}},
+        "qualify": {"chance": 0.6, "fit_weight": 0.5},
+        "ae": {"count": 1, "capacity": 3, "calendar": "office", "cycle": {"lognormal": {"median": "5d", "p90": "15d"}},
+               "win": 0.3},
+    },
+}  # fmt: skip
+
+
+def _records(data: dict, *overrides: str):
+    return simulate(load_scenario(data, list(overrides)), SEED)
+
+
+def _contacted(records) -> int:
+    return int(np.count_nonzero(~np.isnan(records.leads["first_contact_at"])))
+
+
+# (scenario, overrides) -> (events scheduled, leads, attempts, leads contacted)
+# The process-per-rep engine before docs/performance.md scheduled 3,880, 3,814, 2,064, 2,216
+# and 2,497 events for the same work.
+PINNED = {
+    "desk_only_fifo": (DESK_ONLY, (), (2203, 1671, 1671, 1671)),
+    "desk_only_round_robin_lifo": (DESK_ONLY, ("sales.routing=round_robin", "sales.queue=lifo"),
+                                   (2137, 1671, 1671, 1671)),
+    "office_fifo": (OFFICE, (), (1143, 1189, 1087, 479)),
+    "office_sla": (OFFICE, ("sales.queue=sla", "sales.sla=30min"), (1165, 1189, 1098, 569)),
+    "office_unlimited_first_offset": (OFFICE, ("sales.sdr.count=unlimited", "sales.sdr.attempts=[15min, 1d]"),
+                                      (2484, 1189, 876, 611)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PINNED)
+def test_the_engine_schedules_exactly_the_pinned_number_of_events(case):
+    data, overrides, (events, leads, attempts, contacted) = PINNED[case]
+    records = _records(data, *overrides)
+    # leads, attempts and contacts pin the behaviour; events pin the engine's work for it
+    assert (records.n_leads, len(records.attempt_start), _contacted(records)) == (leads, attempts, contacted)
+    assert records.events == events
+
+
+def test_the_desk_schedules_one_event_per_finished_attempt_and_per_lead_finding_a_rep_free():
+    # 24/7 reps and one attempt: an event when an attempt ends and one when a lead arrives to a
+    # free rep; arrivals to a busy desk cost no event at all. The 2 is SimPy's own: the run's
+    # `until` event, which it queues once more when it stops the run.
+    records = _records(DESK_ONLY)
+    leads = records.leads
+    finished = np.count_nonzero(records.attempt_end < records.horizon_hours)
+    served_on_arrival = np.count_nonzero(leads["first_contact_at"] == leads["sal_at"])
+    assert 0 < served_on_arrival < records.n_leads
+    assert records.events == 2 + finished + served_on_arrival
+
+
+def test_events_per_lead_stay_below_two_in_the_office_scenario():
+    # the old process-per-rep engine scheduled about 1.7 events per SAL here; the bound catches
+    # a return to one event per arrival or per follow-up
+    records = _records(OFFICE)
+    sals = np.count_nonzero(~np.isnan(records.leads["sal_at"]))
+    assert records.events < 1.25 * len(records.attempt_start) + 0.1 * sals
+
+
+def test_same_seed_gives_the_same_records_and_event_count():
+    first, second = _records(OFFICE), _records(OFFICE)
+    assert first.events == second.events
+    for name, column in first.leads.items():
+        np.testing.assert_array_equal(column, second.leads[name], err_msg=name)
+    np.testing.assert_array_equal(first.attempt_start, second.attempt_start)
+    np.testing.assert_array_equal(first.attempt_sdr, second.attempt_sdr)
