@@ -207,6 +207,19 @@ def test_nurture_mql_chance_is_the_binomial_tail_times_fit_share():
     assert set(np.round(offsets, 9)) == {24.0, 48.0}  # MQL at the touch that crosses the threshold
 
 
+def test_channel_intent_scales_the_engagement_chance():
+    scenario = make_scenario(
+        channels={"keen": {"leads_per_week": 1500, "intent": 1.0}, "browsing": {"leads_per_week": 1500, "intent": 0.5}},
+        nurture={"touches": ["0h"], "engage": 0.6, "opt_out": 0.0, "mql": {"engagement_min": 1}},
+        sales={"sdr": {"count": "unlimited"}},
+    )
+    leads = simulate(scenario, 5).leads
+    for code, expected in ((0, 0.6), (1, 0.3)):
+        mine = leads["channel"] == code
+        share = np.count_nonzero(mine & ~np.isnan(leads["mql_at"])) / np.count_nonzero(mine)
+        assert share == pytest.approx(expected, abs=3 * np.sqrt(expected * (1 - expected) / mine.sum()))
+
+
 def test_opt_out_ends_nurture_with_its_reason():
     scenario = make_scenario(
         channels={"web": {"leads_per_week": 2000}},

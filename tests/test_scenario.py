@@ -44,8 +44,9 @@ def test_gamma_and_empirical_means():
     assert table.sample(rng, 100_000).mean() == pytest.approx(325.0, rel=0.02)
 
 
-def test_resolved_scenario_round_trips_through_its_own_dump():
-    scenario = load_scenario("baseline")
+@pytest.mark.parametrize("source", ["baseline", "speed-to-lead", None])
+def test_resolved_scenario_round_trips_through_its_own_dump(source):
+    scenario = make_scenario() if source is None else load_scenario(source)  # None: mostly defaults
     assert load_scenario(scenario.model_dump(mode="json")) == scenario
 
 

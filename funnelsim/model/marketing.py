@@ -23,6 +23,7 @@ def local_hour_and_weekday(start: dt.date, timezone: str, n_hours: int) -> tuple
     """For each clock hour bin, the local hour of day and weekday (0 = Monday) at its start."""
     zero = clock_zero(start, timezone)
     zone = ZoneInfo(timezone)
+
     # The UTC offset changes at most a few times a year: ask for it once a day, and hour by
     # hour only on the days it changes; the rest is integer arithmetic in local minutes.
     def offset_minutes(h: int) -> int:
@@ -82,7 +83,7 @@ def draw_arrivals(scenario: Scenario, channel_rngs: list[np.random.Generator]) -
 
 
 def draw_nurture(
-    scenario: Scenario, fit: np.ndarray, rng: np.random.Generator
+    scenario: Scenario, fit: np.ndarray, intent: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every lead through the touch cadence.
 
@@ -114,7 +115,8 @@ def draw_nurture(
             cumulative = None
         else:
             opted = rng.random((size, n_touches)) < nurture.opt_out
-            engaged = (rng.random((size, n_touches)) < nurture.engage) & ~opted
+            engage = nurture.engage * intent[lo:hi, None]  # each lead's chance per touch
+            engaged = (rng.random((size, n_touches)) < engage) & ~opted
             cumulative = np.cumsum(engaged, axis=1, dtype=np.int16)
             opt_index = np.where(opted.any(axis=1), opted.argmax(axis=1), n_touches)
             reached = cumulative >= rule.engagement_min

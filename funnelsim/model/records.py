@@ -34,15 +34,14 @@ REASONS = (
     "deal_lost",
 )
 R = {name: code for code, name in enumerate(REASONS)}
-OUTCOME_OF_REASON = np.array(
-    [IN_PROGRESS] * 4 + [CUSTOMER] * 3 + [LOST, LOST, RECYCLED] + [LOST] * 6, dtype=np.int8
-)
+OUTCOME_OF_REASON = np.array([IN_PROGRESS] * 4 + [CUSTOMER] * 3 + [LOST, LOST, RECYCLED] + [LOST] * 6, dtype=np.int8)
 
 # Per-lead columns: name -> dtype. Times are clock hours (NaN when the stage was not reached).
 LEAD_COLUMNS: dict[str, str] = {
     "channel": "int16",
     "arrival_at": "float64",
     "fit": "float64",
+    "intent": "float64",
     "deal_mrr": "float64",
     "engagement": "int16",
     "mql_at": "float64",

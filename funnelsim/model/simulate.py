@@ -89,12 +89,13 @@ def _arrive(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, np.nd
         rng = channel_rngs[code]
         leads["fit"][mine] = spec.fit.sample(rng, len(mine))
         leads["deal_mrr"][mine] = (spec.deal_mrr or scenario.sales.deal_mrr).sample(rng, len(mine))
+        leads["intent"][mine] = spec.intent.sample(rng, len(mine))
     return leads
 
 
 def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Nurture every lead; record those that end it in the horizon; return the MQLs (indices)."""
-    offset, engagement, reason = draw_nurture(scenario, leads["fit"], rng)
+    offset, engagement, reason = draw_nurture(scenario, leads["fit"], leads["intent"], rng)
     leads["engagement"] = engagement
     ended = leads["arrival_at"] + offset
     del offset

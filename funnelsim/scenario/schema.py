@@ -169,7 +169,9 @@ class Channel(Strict):
 
     leads_per_week: NonNegative
     profile: str = "flat"
-    fit: FractionDist = Field(default_factory=lambda: constant(0.5))
+    fit: FractionDist = Field(default_factory=lambda: constant(0.5, "fraction"))
+    # buying intent in [0, 1]: each nurture touch engages with chance nurture.engage x intent
+    intent: FractionDist = Field(default_factory=lambda: constant(1.0, "fraction"))
     deal_mrr: AmountDist | None = None
     cost_per_lead: NonNegative = 0.0
     bursts: list[Burst] = Field(default_factory=list)
