@@ -296,10 +296,7 @@ def time_funnel(scenario: Scenario, seed: int) -> tuple[int, int, float, float]:
 
 def peak_memory_mb(leads: int, with_records: bool, seed: int) -> dict[str, float]:
     """Peak resident memory of one replication in a fresh child process."""
-    code = (
-        "from funnelsim.experiment.bench import _memory_child; "
-        f"_memory_child({leads!r}, {with_records!r}, {seed!r})"
-    )
+    code = f"from funnelsim.experiment.bench import _memory_child; _memory_child({leads!r}, {with_records!r}, {seed!r})"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"memory measurement for {leads} leads failed:\n{done.stderr}")
