@@ -143,6 +143,20 @@ def test_switching_decay_form_explains_how():
         make_scenario(sales={"decay": {"half_life": "2h", "table": [["0h", 1.0], ["1h", 0.5]]}})
 
 
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"nurture": {"touches": ["2d", "1d"]}}, "nurture.touches: expected offsets in increasing order"),
+        ({"sales": {"sdr": {"attempts": ["1d", "1h"]}}}, "sales.sdr.attempts: expected offsets in increasing order"),
+        ({"sales": {"sdr": {"attempts": []}}}, "sales.sdr.attempts: expected at least 1 item(s), got 0"),
+    ],
+)
+def test_cadences_must_be_in_order_and_not_empty(override, expected):
+    with pytest.raises(ScenarioError) as caught:
+        make_scenario(**override)
+    assert str(caught.value) == f"<scenario>: {expected}"
+
+
 def test_decay_table_must_increase():
     with pytest.raises(ScenarioError, match=r"sales\.decay: .*increasing"):
         make_scenario(sales={"decay": {"table": [["1h", 0.5], ["30min", 0.9]]}})

@@ -287,6 +287,9 @@ def _message(error: dict[str, Any], path: tuple) -> str:
         return f"unknown field {path[-1]!r}{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "too_short":
+        context = error.get("ctx", {})
+        return f"expected at least {context.get('min_length', 1)} item(s), got {context.get('actual_length', 0)}"
     text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     text = text.replace("Input should be", "expected")
     if "input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):

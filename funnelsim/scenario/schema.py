@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -43,6 +44,15 @@ DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribut
 AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount")), _as_spec]
 FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction")), _as_spec]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _increasing(offsets: list[float]) -> list[float]:
+    if any(b < a for a, b in pairwise(offsets)):
+        raise ValueError("expected offsets in increasing order")
+    return offsets
+
+
+Cadence = Annotated[list[Hours], AfterValidator(_increasing)]  # offsets from a start, in order
 
 
 def _headcount(value: Any) -> int | str:
@@ -187,18 +197,11 @@ class MqlRule(Strict):
 class Nurture(Strict):
     """The cadence of automated touches from capture to MQL."""
 
-    touches: list[Hours] = Field(default_factory=lambda: [0.0, 48.0, 120.0, 216.0, 336.0, 504.0, 720.0])
+    touches: Cadence = Field(default_factory=lambda: [0.0, 48.0, 120.0, 216.0, 336.0, 504.0, 720.0])
     engage: Probability = 0.25
     opt_out: Probability = 0.02
     max_length: Hours | None = None
     mql: MqlRule = Field(default_factory=MqlRule)
-
-    @field_validator("touches")
-    @classmethod
-    def _sorted(cls, touches: list[float]) -> list[float]:
-        if any(b < a for a, b in pairwise(touches)):
-            raise ValueError("expected touch offsets in increasing order")
-        return touches
 
 
 class SelfServe(Strict):
@@ -278,15 +281,8 @@ class SdrPool(Strict):
     count: Headcount = 2
     calendar: str = ALWAYS
     handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
-    attempts: list[Hours] = Field(default_factory=lambda: [0.0], min_length=1)
+    attempts: Cadence = Field(default_factory=lambda: [0.0], min_length=1)
     reach: Probability = 1.0
-
-    @field_validator("attempts")
-    @classmethod
-    def _sorted(cls, attempts: list[float]) -> list[float]:
-        if any(b < a for a, b in pairwise(attempts)):
-            raise ValueError("expected attempt offsets in increasing order")
-        return attempts
 
 
 class AePool(Strict):
