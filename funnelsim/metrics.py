@@ -75,7 +75,6 @@ FIGURES: dict[str, Figure] = {
     "payback_months": Figure("CAC payback", "months", "Cost"),
 }
 
-CHANNEL_FIGURES = ("leads", "mqls", "customers", "lead_to_customer", "cost_per_customer")
 
 
 def _share(part: float, whole: float) -> float:

@@ -6,7 +6,6 @@ the same seed therefore share their arrivals, which makes paired differences tig
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -259,7 +258,3 @@ def sweep(
             these = [*base, f"{key}={value}"]
         results.append(run(load_scenario(source, these), reps, seed, **options))
     return SweepResult(key, list(values), results)
-
-
-def nan_to_none(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value

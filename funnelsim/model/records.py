@@ -6,7 +6,7 @@ a few bytes each per column and no Python object per lead survives the replicati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -78,9 +78,7 @@ class Records:
     sdr_count: int | None
     ae_slots: int | None
     sdr_open_hours: float  # one SDR's open hours in [warmup, horizon]
-    ae_open_hours: float
     events: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_leads(self) -> int:

@@ -74,7 +74,6 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
         sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
         ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
         sdr_open_hours=calendars[sales.sdr.calendar].open_hours(scenario.warmup, horizon),
-        ae_open_hours=calendars[sales.ae.calendar].open_hours(scenario.warmup, horizon),
         events=int(desk_events["events"]),
     )
 
