@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,8 +27,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Piped output keeps whole table rows (rich would wrap at 80 columns without a terminal).
-out_console = Console(width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+out_console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 USER_ERROR_EXIT = 2
 
@@ -107,13 +108,19 @@ def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], 
 
     with _progress(reps, quiet, label) as progress, user_errors():
         result = api_run(scenario, reps, seed, progress=_advance(progress), **options)
+    _warn_failures(result)
+    return result
+
+
+def _warn_failures(result: RunResult) -> None:
+    """Failed replications are kept in the results; say so, with the first error."""
     if len(result.failed):
         first = result.failed.iloc[0]
         err_console.print(
-            f"[yellow]warning:[/] {len(result.failed)} of {reps} replications failed; they are recorded in "
-            f"replications.parquet and the manifest. First error (replication {first.replication}):\n{first.error}"
+            f"[yellow]warning:[/] {result.scenario.name}: {len(result.failed)} of {len(result.replications)} "
+            "replications failed; they are recorded in replications.parquet and the manifest. "
+            f"First error (replication {first.replication}):\n{first.error}"
         )
-    return result
 
 
 # --- run ----------------------------------------------------------------------------------
@@ -157,7 +164,7 @@ def run(
     except OSError as error:
         err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
         raise typer.Exit(1) from None
-    out_console.print(f"results written to {target}/ ({result.timings['wall_seconds']:.1f} s)")
+    out_console.print(f"results written to {target}/ (simulated in {result.timings['wall_seconds']:.1f} s)")
 
 
 def print_summary(result: RunResult) -> None:
@@ -250,6 +257,7 @@ def compare(
     import pandas as pd
 
     from funnelsim import metrics as metric_defs
+    from funnelsim.experiment.runner import compare as api_compare
     from funnelsim.report.charts import compare_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
     from funnelsim.report.results import write_atomically
@@ -267,16 +275,19 @@ def compare(
                 f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}"
             )
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
-    results = [_execute(s, reps, seed, options, quiet, s.name) for s in loaded]
+    with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
+        outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
+    results = outcome.results
+    for result in results:
+        _warn_failures(result)
     base = results[0]
-    ok = [r.replications[r.replications["error"].isna()] for r in results]
-    diffs = [metric_defs.paired_difference(ok[0], o).set_index("metric") for o in ok[1:]]
+    diffs = [outcome.differences[r.scenario.name].set_index("metric") for r in results[1:]]
 
     table = Table(title=f"{len(results)} scenarios, {reps} paired replications, seed {seed}", title_justify="left")
     table.add_column("Metric")
-    table.add_column(base.scenario.name, justify="right")
+    table.add_column(escape(base.scenario.name), justify="right")  # names like "x[queue=lifo]" are not markup
     for r in results[1:]:
-        table.add_column(r.scenario.name, justify="right")
+        table.add_column(escape(r.scenario.name), justify="right")
         table.add_column("difference [95% CI]", justify="right")
     rows = []
     for name in wanted:
@@ -295,10 +306,10 @@ def compare(
                 f"{sign}{format_value(entry['difference'], info.unit)} "
                 + format_interval(entry["ci_low"], entry["ci_high"], info.unit),
             ]
-            name = r.scenario.name
-            row[name] = entry["mean_b"]
-            row[f"{name} - {base.scenario.name}"] = entry["difference"]
-            row[f"{name} ci_low"], row[f"{name} ci_high"] = entry["ci_low"], entry["ci_high"]
+            variant = r.scenario.name
+            row[variant] = entry["mean_b"]
+            row[f"{variant} - {base.scenario.name}"] = entry["difference"]
+            row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
         table.add_row(*cells)
         rows.append(row)
     out_console.print(table)

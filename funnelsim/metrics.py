@@ -76,7 +76,6 @@ FIGURES: dict[str, Figure] = {
 }
 
 
-
 def _share(part: float, whole: float) -> float:
     return part / whole if whole > 0 else math.nan
 

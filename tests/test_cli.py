@@ -206,6 +206,22 @@ def test_compare_pairs_policies_with_common_random_numbers(tmp_path):
     assert (out / "comparison.png").is_file()
 
 
+def test_compare_shows_every_variant_side_by_side(tmp_path):
+    out = tmp_path / "three"
+    result = invoke(
+        "compare", "baseline", "--vary", "sales.queue=fifo,lifo,sla", *FAST, "-m", "sqls", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    for header in ("baseline[queue=fifo]", "baseline[queue=lifo]", "baseline[queue=sla]"):
+        assert header in result.output
+    row = pd.read_csv(out / "comparison.csv").set_index("metric").loc["sqls"]
+    for variant in ("lifo", "sla"):
+        name = f"baseline[queue={variant}]"
+        assert row[f"{name} - baseline[queue=fifo]"] == pytest.approx(row[name] - row["baseline[queue=fifo]"])
+        assert row[f"{name} ci_low"] <= row[f"{name} - baseline[queue=fifo]"] <= row[f"{name} ci_high"]
+    assert "–" not in result.output.split("SQLs", 1)[1].splitlines()[0]
+
+
 def test_compare_needs_two_scenarios():
     result = runner.invoke(app, ["compare", "baseline"])
     assert result.exit_code == 2 and "at least two" in result.output
