@@ -20,7 +20,7 @@ So a rep that finishes at 10:00 is free before a lead arriving at 10:00 is assig
 from __future__ import annotations
 
 import math
-from bisect import bisect_right, insort
+from bisect import insort
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from simpy.core import NORMAL, URGENT
 from simpy.events import Event
 
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.decay import no_decay
 from funnelsim.model.records import R
 
 INF = math.inf
@@ -78,35 +79,6 @@ class SalesOutcome:
         self.attempt_start = np.empty(0)
         self.attempt_end = np.empty(0)
         self.attempt_sdr = np.empty(0, dtype=np.int32)
-
-
-def interest_curve(
-    half_life_hours: float | None, table: Sequence[tuple[float, float]] | None
-) -> Callable[[float], float]:
-    """The decay curve: share of a lead's interest left after `delay` hours (1.0 at zero)."""
-    if half_life_hours is not None:
-        rate = math.log(2) / half_life_hours
-        return lambda delay: math.exp(-rate * delay)
-    if table:
-        delays = [float(d) for d, _ in table]
-        factors = [float(f) for _, f in table]
-        if delays[0] > 0:
-            delays.insert(0, 0.0)
-            factors.insert(0, 1.0)
-
-        def from_table(delay: float) -> float:
-            if delay >= delays[-1]:
-                return factors[-1]
-            i = bisect_right(delays, delay)
-            d0, d1 = delays[i - 1], delays[i]
-            return factors[i - 1] + (factors[i] - factors[i - 1]) * (delay - d0) / (d1 - d0)
-
-        return from_table
-    return no_decay
-
-
-def no_decay(delay: float) -> float:
-    return 1.0
 
 
 # --- queue disciplines --------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.decay import interest_curve
 from funnelsim.model.marketing import draw_arrivals, draw_nurture
 from funnelsim.model.records import R, Records, empty_columns
 from funnelsim.model.retention import draw_retention
-from funnelsim.model.sales import SalesDesk, SalesLeads, interest_curve
+from funnelsim.model.sales import SalesDesk, SalesLeads
 from funnelsim.scenario.schema import FitChance, Scenario
 
 SeedLike = int | np.random.SeedSequence
@@ -192,8 +193,7 @@ def _run_sales_desk(
 
 
 def _interest(scenario: Scenario):
-    decay = scenario.sales.decay
-    return interest_curve(decay.half_life, decay.table)
+    return interest_curve(scenario.sales.decay)
 
 
 def _resolve_trials(

@@ -1,0 +1,47 @@
+"""The lead-response (decay) curve: how much of a lead's interest is left after a delay.
+
+One home for the curve, used by the sales desk (reach and qualification) and by worked trials.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+from funnelsim.scenario.schema import Decay
+
+InterestCurve = Callable[[float], float]
+
+
+def no_decay(delay_hours: float) -> float:
+    """Interest never fades."""
+    return 1.0
+
+
+def interest_curve(decay: Decay) -> InterestCurve:
+    """The scenario's decay curve: share of interest left after `delay` hours (1.0 at zero)."""
+    return interest_curve_of(decay.half_life, decay.table)
+
+
+def interest_curve_of(half_life_hours: float | None, table: Sequence[tuple[float, float]] | None) -> InterestCurve:
+    """A half-life curve, a table interpolated linearly (flat after its last point), or none."""
+    if half_life_hours is not None:
+        rate = math.log(2) / half_life_hours
+        return lambda delay: math.exp(-rate * delay)
+    if table:
+        delays = [float(d) for d, _ in table]
+        factors = [float(f) for _, f in table]
+        if delays[0] > 0:
+            delays.insert(0, 0.0)
+            factors.insert(0, 1.0)
+
+        def from_table(delay: float) -> float:
+            if delay >= delays[-1]:
+                return factors[-1]
+            i = bisect_right(delays, delay)
+            d0, d1 = delays[i - 1], delays[i]
+            return factors[i - 1] + (factors[i] - factors[i - 1]) * (delay - d0) / (d1 - d0)
+
+        return from_table
+    return no_decay
