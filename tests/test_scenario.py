@@ -106,7 +106,7 @@ def test_circular_extends_is_refused(scenario_file):
         ({"nurture": {"opt_out": -0.1}}, "nurture.opt_out", "greater than or equal to 0"),
         ({"sales": {"sla": 5}}, "sales.sla", "duration with a unit"),
         ({"sales": {"patience": {"exponential": {"mean": "3 parsecs"}}}}, "sales.patience", "duration with a unit"),
-        ({"sales": {"queue": "random"}}, "sales.queue", "'fifo', 'lifo', 'score' or 'sla'"),
+        ({"sales": {"queue": "random"}}, "sales.queue", "expected one of fifo, lifo, score, sla"),
         (
             {"channels": {"web": {"leads_per_week": 1, "profile": "nope"}}},
             "channels.web.profile",

@@ -152,6 +152,7 @@ def _run_sales_desk(
     inputs = SalesLeads(
         sal_at=sal_at,
         fit=fit,
+        channel=leads["channel"][to_sales],
         trial=trial,
         abandon_at=abandon_at,
         qualify_chance=fit_effect(sales.qualify, fit),
@@ -164,6 +165,7 @@ def _run_sales_desk(
     )
     desk = SalesDesk(
         inputs,
+        channel_names=tuple(scenario.channels),
         attempt_offsets=sales.sdr.attempts,
         sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
         sdr_calendar=calendars[sales.sdr.calendar],

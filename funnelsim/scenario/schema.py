@@ -295,7 +295,13 @@ class AePool(Strict):
     win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
 
 
-QueueDiscipline = Literal["fifo", "lifo", "score", "sla"]
+QUEUE_DISCIPLINES: dict[str, str] = {
+    "fifo": "Oldest ready lead first",
+    "lifo": "Newest ready lead first",
+    "score": "Best-fit lead first",
+    "sla": "First contacts inside the SLA first, then the rest",
+}
+"""Queue disciplines by name: the built-in ones, and any registered with `register_discipline`."""
 Routing = Literal["pooled", "round_robin"]
 
 
@@ -304,7 +310,7 @@ class Sales(Strict):
 
     accept: Probability = 1.0
     sdr: SdrPool = Field(default_factory=SdrPool)
-    queue: QueueDiscipline = "fifo"
+    queue: str = "fifo"
     routing: Routing = "pooled"
     sla: PositiveHours = 1.0
     auto_touch: AutoTouch = Field(default_factory=AutoTouch)
@@ -314,6 +320,14 @@ class Sales(Strict):
     ae: AePool = Field(default_factory=AePool)
     assisted_uplift: NonNegative = 1.0
     deal_mrr: AmountDist = Field(default_factory=lambda: constant(500.0))
+
+    @field_validator("queue")
+    @classmethod
+    def _known_discipline(cls, value: str) -> str:
+        if value not in QUEUE_DISCIPLINES:
+            known = ", ".join(QUEUE_DISCIPLINES)
+            raise ValueError(f"expected one of {known} (or a discipline registered with register_discipline)")
+        return value
 
 
 class Retention(Strict):

@@ -1,0 +1,359 @@
+"""The sales desk as SimPy processes: MQLs joining the SAL queue, SDRs working it, follow-ups.
+
+The story, one process each:
+- the MQL feed (`feed`): each lead accepted by sales joins the SAL queue when its first
+  attempt is due (the cadence's first offset after its SAL time) and wakes the SDR that has
+  waited longest;
+- an SDR's day (`sdr_shift`): wait for the shift, take the next lead by the queue discipline,
+  make the attempt (a timeout of the handle time), schedule the lead's follow-up, and wait for a
+  lead when the queue is empty. An unlimited desk is the same code with no capacity limit: a
+  lead that finds no SDR waiting gets one of its own, hired on the spot;
+- a lead's patience is a race between an SDR taking it and the lead giving up: when an SDR
+  reaches for a lead whose patience ran out first, the lead has gone to a competitor;
+- a deal is handed to the AE pipeline (`model/pipeline.py`).
+
+Every random number a lead needs (handle times, reach and qualification draws, patience, cycle
+length) is drawn beforehand per lead, so two policies compared with one seed differ only in who
+is served when. Same-instant order: `model/environment.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from simpy.events import Event
+
+from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.decay import InterestCurve, no_decay
+from funnelsim.model.environment import DeskEnvironment, LeadDue
+from funnelsim.model.pipeline import AePipeline
+from funnelsim.model.queues import NO_LEAD, LeadView, QueueDiscipline, make_discipline
+from funnelsim.model.records import R
+
+INF = math.inf
+UNRESOLVED = -1
+NO_REP = -1
+NOT_QUALIFIED, UNREACHED, ABANDONED = R["not_qualified"], R["unreached"], R["abandoned"]
+
+
+@dataclass
+class SalesLeads:
+    """Per-lead inputs of the sales stage as numpy arrays (index = position in SAL order)."""
+
+    sal_at: np.ndarray  # sorted
+    fit: np.ndarray
+    channel: np.ndarray  # channel codes
+    trial: np.ndarray  # bool
+    abandon_at: np.ndarray  # patience, or the trial's end for a trial lead; inf if never
+    qualify_chance: np.ndarray  # for a perfect response: chance x fit effect
+    win_chance: np.ndarray
+    handle_hours: np.ndarray  # flattened [lead * attempts + k]
+    reach_draw: np.ndarray  # flattened like handle_hours
+    qualify_draw: np.ndarray
+    win_draw: np.ndarray
+    cycle_hours: np.ndarray
+
+
+class SalesOutcome:
+    """Per-lead results of the sales stage in preallocated arrays, and one slot per possible attempt."""
+
+    def __init__(self, m: int, n_attempts: int) -> None:
+        self.first_contact_at = np.full(m, np.nan)
+        self.attempts = np.zeros(m, dtype=np.int16)
+        self.sdr = np.full(m, NO_REP, dtype=np.int32)
+        self.reached_at = np.full(m, np.nan)
+        self.sql_at = np.full(m, np.nan)
+        self.opportunity_at = np.full(m, np.nan)
+        self.closed_at = np.full(m, np.nan)
+        self.reason = np.full(m, UNRESOLVED, dtype=np.int8)
+        self.ended_at = np.full(m, np.nan)
+        # attempt k of lead i is slot i * n_attempts + k; compressed to one row per attempt at the end
+        self.slot_start = np.full(m * n_attempts, np.nan)
+        self.slot_sdr = np.full(m * n_attempts, NO_REP, dtype=np.int32)
+        self.attempt_start = np.empty(0)
+        self.attempt_end = np.empty(0)
+        self.attempt_sdr = np.empty(0, dtype=np.int32)
+
+
+class SalQueue:
+    """The SAL queue of one pool of SDRs (all of them, or one SDR under round robin).
+
+    Its MQLs come in SAL order from its share of the MQL feed (`enters_at[first::step]`). A lead
+    is in the queue from the moment its first attempt is due; the queue takes it in when an SDR
+    looks for work, so a lead that falls due while every SDR is busy costs no event. Leads wait
+    in `waiting`, ordered by the discipline; SDRs with nothing to do wait in `idle_reps` (their
+    wake-up events), first come first served.
+    """
+
+    def __init__(self, discipline: QueueDiscipline, enters_at: memoryview, first: int, step: int) -> None:
+        self.waiting = discipline
+        self.idle_reps: deque[Event] = deque()
+        self.enters_at = enters_at
+        self.next_mql = first  # the first MQL of this queue's share not yet taken in
+        self.step = step
+        self.stop = len(enters_at)
+        self.next_mql_at = enters_at[first] if first < self.stop else INF  # when it falls due
+        self.feed_pending = False  # whether a LeadDue event waits for the next MQL
+
+    def take_in(self, now: float, including_now: bool) -> int:
+        """Take in the MQLs whose first attempt is due by `now`, in SAL order; how many.
+
+        An SDR freed at `now` takes in only those due before it: a lead due at the same
+        instant goes to the SDR that has waited longest (see model/environment.py)."""
+        enters_at, step, stop, waiting = self.enters_at, self.step, self.stop, self.waiting
+        i, taken = self.next_mql, 0
+        while i < stop and (enters_at[i] < now or (including_now and enters_at[i] == now)):
+            waiting.push(i, True)
+            i += step
+            taken += 1
+        self.next_mql = i
+        self.next_mql_at = enters_at[i] if i < stop else INF
+        return taken
+
+
+class SalesDesk:
+    """The SAL queue, the SDRs and the AE pipeline of one replication on a SimPy environment.
+
+    Per-lead inputs and outputs are numpy arrays read and written through memoryviews, so no
+    Python object per lead outlives the step that needed it.
+    """
+
+    def __init__(
+        self,
+        leads: SalesLeads,
+        *,
+        channel_names: tuple[str, ...] = (),
+        attempt_offsets: Sequence[float],
+        sdr_count: int | None,
+        sdr_calendar: WorkCalendar,
+        discipline: str,
+        routing: str,
+        sla_hours: float,
+        reach: float,
+        interest: InterestCurve,
+        decay_slowdown: float,
+        ae_slots: int | None,
+        ae_calendar: WorkCalendar,
+        horizon_hours: float,
+    ) -> None:
+        self.env = DeskEnvironment()
+        m = len(leads.sal_at)
+        self.m = m
+        self.inputs = leads
+        self.out = out = SalesOutcome(m, len(attempt_offsets))
+        view = _view
+        self.sal_at = view(leads.sal_at)
+        self.enters_at = view(leads.sal_at + float(attempt_offsets[0]))  # when the first attempt is due
+        self.trial = view(leads.trial, bool)
+        self.abandon_at = view(leads.abandon_at)
+        self.qualify_chance = view(leads.qualify_chance)
+        self.handle = view(leads.handle_hours)
+        self.reach_draw = view(leads.reach_draw)
+        self.qualify_draw = view(leads.qualify_draw)
+        self.reached_at, self.sql_at = memoryview(out.reached_at), memoryview(out.sql_at)
+        self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
+        self.slot_start, self.slot_sdr = memoryview(out.slot_start), memoryview(out.slot_sdr)
+        self.attempts_made = [0] * m  # a list: read and bumped on every attempt
+
+        self.offsets = [float(o) for o in attempt_offsets]
+        self.n_attempts = len(self.offsets)
+        self.unlimited = sdr_count is None
+        self.sdr_calendar = sdr_calendar
+        self.reach = reach
+        self.interest = interest
+        self.decays = interest is not no_decay
+        self.decay_clock = 1.0 / decay_slowdown
+        self.horizon = horizon_hours
+        self.pipeline = AePipeline(
+            self.env,
+            slots=ae_slots,
+            calendar=ae_calendar,
+            cycle_hours=leads.cycle_hours,
+            win_draw=leads.win_draw,
+            win_chance=leads.win_chance,
+            out=out,
+        )
+
+        lead_view = LeadView(
+            sal_at=self.sal_at,
+            fit=view(leads.fit),
+            channel=memoryview(np.ascontiguousarray(leads.channel, dtype=np.int64)),
+            channel_names=channel_names,
+            sla_hours=sla_hours,
+        )
+        n_queues = 1 if routing == "pooled" or sdr_count is None else sdr_count
+        # under round robin the k-th MQL in SAL order, and its follow-ups, belong to SDR k mod n
+        self.queues = [
+            SalQueue(make_discipline(discipline, lead_view), self.enters_at, q, n_queues) for q in range(n_queues)
+        ]
+        self.n_queues = n_queues
+        self.reps = 0 if sdr_count is None else sdr_count
+
+    def run(self) -> SalesOutcome:
+        env = self.env
+        for rep in range(self.reps):
+            env.process(self.sdr_shift(rep, self.queues[rep % self.n_queues]))
+        if self.unlimited:
+            self.feed(self.queues[0])
+        env.run(until=self.horizon)
+        self._close_books()
+        return self.out
+
+    @property
+    def events_scheduled(self) -> int:
+        """Events put on the calendar, SimPy's own included (the run's `until` event among them)."""
+        return self.env.events_scheduled
+
+    # --- the story -----------------------------------------------------------------------
+
+    def feed(self, queue: SalQueue) -> None:
+        """The MQL feed: while SDRs wait (always, for an unlimited desk), the next MQL to fall due
+        is an event that hands it out."""
+        due = queue.next_mql_at
+        if not queue.feed_pending and due < self.horizon:
+            queue.feed_pending = True
+            LeadDue(self.env, due - self.env.now, queue).callbacks.append(self._mqls_due)
+
+    def _mqls_due(self, event: Event) -> None:
+        queue: SalQueue = event.value
+        queue.feed_pending = False
+        for _ in range(queue.take_in(self.env.now, including_now=True)):
+            self.wake_a_rep(queue)
+        if queue.idle_reps or self.unlimited:
+            self.feed(queue)
+
+    def follow_up_due(self, lead: int, including_now: bool) -> None:
+        """A follow-up falls due: the lead rejoins its queue, behind the MQLs that fell due first."""
+        queue = self.queues[lead % self.n_queues]
+        taken = queue.take_in(self.env.now, including_now)
+        queue.waiting.push(lead, False)
+        for _ in range(taken + 1):
+            self.wake_a_rep(queue)
+
+    def wake_a_rep(self, queue: SalQueue) -> None:
+        """A lead just became due: the SDR that has waited longest is handed it (unlimited: a new one)."""
+        if queue.idle_reps:
+            queue.idle_reps.popleft().succeed()
+        elif self.unlimited:
+            self.env.process(self.sdr_shift(NO_REP, queue))
+
+    def sdr_shift(self, rep: int, queue: SalQueue) -> Generator[Event, object, None]:
+        """An SDR's working life: on shift, take the next lead, call it, follow up; wait when idle."""
+        env, calendar, abandon_at, handle = self.env, self.sdr_calendar, self.abandon_at, self.handle
+        attempts_made, n_attempts = self.attempts_made, self.n_attempts
+        slot_start, slot_sdr = self.slot_start, self.slot_sdr
+        sal_at, reach_draw, reach, decays = self.sal_at, self.reach_draw, self.reach, self.decays
+        timeout, take_next, take_in = env.timeout, queue.waiting.pop, queue.take_in
+        no_lead = NO_LEAD
+        shift_ends = -INF
+        while True:
+            now = env.now
+            if now >= shift_ends:  # the shift seen last is over: is another one on?
+                span = calendar.open_span(now)
+                if span is None:
+                    opens = calendar.next_open(now)
+                    if opens == INF:
+                        return
+                    yield timeout(opens - now)
+                    continue
+                shift_ends = span[1]
+            if queue.next_mql_at < now:
+                take_in(now, False)
+            lead = take_next(now)
+            while lead != no_lead and abandon_at[lead] <= now:  # it gave up before anyone called
+                self.give_up(lead)
+                lead = take_next(now)
+            if lead == no_lead:
+                woken = env.event()
+                queue.idle_reps.append(woken)
+                self.feed(queue)
+                yield woken
+                continue
+            # the call: it takes the handle time, and reaches the lead with a chance that decays
+            attempt = attempts_made[lead]
+            attempts_made[lead] = attempt + 1
+            slot = lead * n_attempts + attempt
+            slot_start[slot] = now
+            slot_sdr[slot] = rep
+            handle_hours = handle[slot]
+            yield timeout(handle_hours)
+            ended = now + handle_hours
+            interest = self.interest((now - sal_at[lead]) * self.decay_clock) if decays else 1.0
+            if reach_draw[slot] < reach * interest:
+                self.reached(lead, now, ended, interest)
+            elif attempt + 1 < n_attempts:
+                self.follow_up(lead, attempt + 1, ended)
+            elif not self.trial[lead]:
+                self.reason[lead] = UNREACHED
+                self.ended_at[lead] = ended
+
+    def reached(self, lead: int, started: float, ended: float, interest: float) -> None:
+        """The SDR got through: the conversation qualifies the lead (SQL) or not."""
+        self.reached_at[lead] = started
+        if self.trial[lead]:
+            return  # a worked trial converts (or not) at the trial's end
+        if self.qualify_draw[lead] < self.qualify_chance[lead] * interest:
+            self.sql_at[lead] = ended
+            self.pipeline.open_opportunity(lead)
+        else:
+            self.reason[lead] = NOT_QUALIFIED
+            self.ended_at[lead] = ended
+
+    def follow_up(self, lead: int, attempt: int, ended: float) -> None:
+        """Not reached: the cadence's next attempt falls due at its offset, or gives way to patience."""
+        due = max(self.sal_at[lead] + self.offsets[attempt], ended)
+        if due >= self.abandon_at[lead]:
+            self.give_up(lead)
+        elif due == ended:  # already due: it waits behind the leads due before this instant
+            self.follow_up_due(lead, including_now=False)
+        elif due < self.horizon:
+            LeadDue(self.env, due - ended, lead).callbacks.append(self._follow_up_due)
+
+    def _follow_up_due(self, event: Event) -> None:
+        self.follow_up_due(event.value, including_now=True)
+
+    def give_up(self, lead: int) -> None:
+        """Patience ran out before an SDR reached the lead (a trial lead just stops being worked)."""
+        if not self.trial[lead]:
+            self.reason[lead] = ABANDONED
+            self.ended_at[lead] = self.abandon_at[lead]
+
+    # --- bookkeeping ---------------------------------------------------------------------
+
+    def _close_books(self) -> None:
+        """At the horizon: attempts as rows, and what the unresolved leads are doing."""
+        out, inputs, horizon, k = self.out, self.inputs, self.horizon, self.n_attempts
+        self.pipeline.close_books()
+        out.attempts = np.asarray(self.attempts_made, dtype=np.int16)
+        tried = np.flatnonzero(out.attempts)
+        out.first_contact_at[tried] = out.slot_start[tried * k]
+        out.sdr[tried] = out.slot_sdr[tried * k]
+        # a lead whose last attempt runs past the horizon is still being worked
+        last = tried * k + out.attempts[tried] - 1
+        at_work = np.zeros(self.m, dtype=bool)
+        at_work[tried[out.slot_start[last] + inputs.handle_hours[last] >= horizon]] = True
+        made = ~np.isnan(out.slot_start)
+        out.attempt_start = out.slot_start[made]
+        out.attempt_end = np.minimum(out.attempt_start + inputs.handle_hours[made], horizon)
+        out.attempt_sdr = out.slot_sdr[made]
+        del self.slot_start, self.slot_sdr
+        out.slot_start = out.slot_sdr = None  # type: ignore[assignment]
+        reason = out.reason
+        unresolved = (reason == UNRESOLVED) & ~inputs.trial
+        in_opportunity = unresolved & ~np.isnan(out.sql_at)
+        reason[in_opportunity] = R["in_opportunity"]
+        waiting = unresolved & ~in_opportunity
+        gone = waiting & (inputs.abandon_at <= horizon) & ~at_work & (inputs.sal_at < horizon)
+        reason[gone] = ABANDONED
+        out.ended_at[gone] = inputs.abandon_at[gone]
+        reason[waiting & ~gone] = R["in_sal"]
+
+
+def _view(values: np.ndarray, dtype: type = float) -> memoryview:
+    """A zero-copy memoryview whose items read as Python floats (or bools)."""
+    wanted = np.bool_ if dtype is bool else np.float64
+    return memoryview(np.ascontiguousarray(values, dtype=wanted))
