@@ -51,7 +51,8 @@ def current() -> dict[str, dict[str, object]]:
         for seed in SEEDS:
             expected[f"{'-'.join(cell)}@{seed}"] = describe(desk_records(scenario, seed))
     for name in bundled_names():
-        expected[f"{name}@{BUNDLED_SEED}"] = describe(desk_records(load_scenario(name, BUNDLED_OVERRIDES), BUNDLED_SEED))
+        scenario = load_scenario(name, BUNDLED_OVERRIDES)
+        expected[f"{name}@{BUNDLED_SEED}"] = describe(desk_records(scenario, BUNDLED_SEED))
     return expected
 
 
