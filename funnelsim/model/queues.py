@@ -5,26 +5,8 @@ name a scenario's `sales.queue` gives. Leads are pushed in the order they become
 when their first attempt is due, follow-ups when they fall due); a lead is an integer index
 into the desk's per-lead arrays, which a discipline reads through `LeadView`.
 
-A discipline of your own::
-
-    from funnelsim import LeadView, register_discipline
-
-    @register_discipline("paid_newest_first")
-    class PaidNewestFirst:
-        \"\"\"Newest lead from a paid channel first; then the oldest of the rest.\"\"\"
-
-        def __init__(self, leads: LeadView) -> None:
-            self.paid = {leads.channel_code(name) for name in ("paid_search", "paid_social")}
-            self.channel, self.urgent, self.rest = leads.channel, [], deque()
-
-        def push(self, lead: int, first_attempt: bool) -> None:
-            (self.urgent if self.channel[lead] in self.paid else self.rest).append(lead)
-
-        def pop(self, now: float) -> int:
-            return self.urgent.pop() if self.urgent else self.rest.popleft() if self.rest else NO_LEAD
-
-        def __len__(self) -> int:
-            return len(self.urgent) + len(self.rest)
+A discipline of your own is a class with these three methods, registered with
+`register_discipline(name)`: the README shows one in a few lines (newest first among paid leads).
 """
 
 from __future__ import annotations
