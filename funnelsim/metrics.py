@@ -1,8 +1,11 @@
 """Figures of one replication from its records, and summaries with 95% confidence intervals.
 
 A figure's meaning is fixed here; the experiment layer only repeats and aggregates. Lead-based
-figures count the cohort of leads that arrived in [warmup, horizon); time-based figures
-(utilisation, queue length) are averages over the same window.
+figures count the cohort of leads that arrived in the window [warmup, horizon), followed to
+their outcome through the follow-up period after the horizon (cohort accounting); a lead still
+open at its end is censored, and its share is a figure of its own. Time-based figures
+(utilisation, queue length) are averages over the window; revenue in calendar time has its own
+section.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim.model.calendar import WorkCalendar
-from funnelsim.model.records import CUSTOMER, OUTCOME_OF_REASON, R, Records
+from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH
 
@@ -39,6 +42,7 @@ FIGURES: dict[str, Figure] = {
     "self_serve_customers": Figure("Self-serve customers (no rep)", "customers", "Funnel"),
     "assisted_trial_customers": Figure("Trials converted with a rep", "customers", "Funnel"),
     "customers": Figure("New customers", "customers", "Funnel"),
+    "censored_share": Figure("Window's leads still open at the end of the follow-up (censored)", "%", "Funnel"),
     "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
     "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
     "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion"),
@@ -60,13 +64,15 @@ FIGURES: dict[str, Figure] = {
     "sal_queue_mean": Figure("SAL queue, time-average", "leads", "Capacity"),
     "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity"),
     "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity"),
-    "bookings_arr": Figure("Bookings (new ARR)", "money", "Revenue"),
-    "revenue": Figure("Revenue billed in the horizon", "money", "Revenue"),
-    "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue"),
-    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue"),
-    "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue"),
-    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue"),
-    "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue"),
+    "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue"),
+    "cohort_revenue": Figure("Cohort revenue (each new customer's first months, see retention.cohort_months)",
+                             "money", "Revenue"),
+    "revenue": Figure("Revenue billed by the horizon (window's customers)", "money", "Revenue, calendar time"),
+    "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue, calendar time"),
+    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue, calendar time"),
+    "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue, calendar time"),
+    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue, calendar time"),
+    "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue, calendar time"),
     "marketing_spend": Figure("Marketing spend", "money", "Cost"),
     "team_cost": Figure("Sales team cost", "money", "Cost"),
     "cac": Figure("CAC", "money", "Cost"),
@@ -144,6 +150,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "sql_to_won": _share(count(won), count(won | lost)),
         "mql_to_customer": _share(n_customers, n_mql),
         "lead_to_customer": _share(n_customers, n_leads),
+        "censored_share": _share(count(outcome == IN_PROGRESS), n_leads),
     }
 
     # speed to lead, over the SALs of the cohort (never contacted counts as not answered)
@@ -169,10 +176,11 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     open_capacity = (records.sdr_count or 0) * records.sdr_open_hours
     f["sdr_utilisation"] = _share(busy_open, open_capacity) if records.sdr_count else math.nan
     f["sdr_overtime_hours"] = busy - busy_open
-    sql_at, closed_at, opened_at = leads["sql_at"], leads["closed_at"], leads["opportunity_at"]
-    worked = ~np.isnan(opened_at)
+    # an AE slot is occupied from the moment a deal takes it until the deal closes
+    sql_at, closed_at, slot_at = leads["sql_at"], leads["closed_at"], leads["ae_slot_at"]
+    worked = ~np.isnan(slot_at)
     pipeline_end = np.where(np.isnan(closed_at), hi, closed_at)[worked]
-    occupied = _overlap_hours(opened_at[worked], pipeline_end, lo, hi)
+    occupied = _overlap_hours(slot_at[worked], pipeline_end, lo, hi)
     f["ae_utilisation"] = _share(occupied, records.ae_slots * window) if records.ae_slots else math.nan
     all_sal = ~np.isnan(leads["sal_at"])
     wait_end = sal_wait_end(leads, hi)
@@ -185,16 +193,19 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     growth = (1.0 + scenario.retention.expansion_per_year) ** (1 / 12)
     new = is_customer & cohort
     f["bookings_arr"] = float(leads["deal_mrr"][new].sum() * 12)
+    f["cohort_revenue"] = float(leads["cohort_revenue"][new].sum())
     f["revenue"] = float(leads["revenue"][new].sum())
-    f["mrr_at_horizon"] = float(np.nansum(leads["mrr_at_horizon"][is_customer]))
+    # calendar time: customers won by the horizon (the follow-up's customers are not there yet)
+    by_horizon = is_customer & (leads["customer_at"] < hi)
+    f["mrr_at_horizon"] = float(np.nansum(leads["mrr_at_horizon"][by_horizon]))
     f["arr_at_horizon"] = 12 * f["mrr_at_horizon"]
-    f["customers_at_horizon"] = float(np.count_nonzero(is_customer & np.isnan(leads["churned_at"])))
-    billed = leads["months_billed"][is_customer].astype(np.float64)
-    churned = ~np.isnan(leads["churned_at"][is_customer])
+    f["customers_at_horizon"] = float(np.count_nonzero(by_horizon & np.isnan(leads["churned_at"])))
+    billed = leads["months_billed"][by_horizon].astype(np.float64)
+    churned = ~np.isnan(leads["churned_at"][by_horizon])
     # A churn chance comes at each month-end; an active customer's current month is not over yet.
     completed = billed - ~churned
     f["logo_churn_monthly"] = _share(float(churned.sum()), float(completed.sum()))
-    mrr0 = leads["deal_mrr"][is_customer]
+    mrr0 = leads["deal_mrr"][by_horizon]
     mrr_months = mrr0 * completed if growth == 1.0 else mrr0 * (growth**completed - 1) / (growth - 1)
     churned_mrr = (mrr0 * growth ** np.maximum(billed - 1, 0))[churned]
     f["revenue_churn_monthly"] = _share(float(churned_mrr.sum()), float(mrr_months.sum()))

@@ -26,6 +26,7 @@ ASSISTED, DEAL_LOST = R["assisted"], R["deal_lost"]
 class DealColumns(Protocol):
     """The per-lead output columns the pipeline writes."""
 
+    ae_slot_at: np.ndarray
     opportunity_at: np.ndarray
     closed_at: np.ndarray
     reason: np.ndarray
@@ -51,6 +52,7 @@ class AePipeline:
         self.calendar = calendar
         self.cycle = memoryview(np.ascontiguousarray(cycle_hours, dtype=np.float64))
         self.wins = memoryview(np.ascontiguousarray(win_draw < win_chance))
+        self.ae_slot_at = memoryview(out.ae_slot_at)
         self.opportunity_at, self.closed_at = memoryview(out.opportunity_at), memoryview(out.closed_at)
         self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
 
@@ -63,6 +65,7 @@ class AePipeline:
         env, calendar = self.env, self.calendar
         with self.slots.request() as slot:
             yield slot
+            self.ae_slot_at[lead] = env.now
             starts = calendar.next_open(env.now)
             self.opportunity_at[lead] = starts
             closes = calendar.next_open(starts + self.cycle[lead])

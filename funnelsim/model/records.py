@@ -52,12 +52,14 @@ LEAD_COLUMNS: dict[str, str] = {
     "sdr": "int32",
     "reached_at": "float64",
     "sql_at": "float64",
+    "ae_slot_at": "float64",
     "opportunity_at": "float64",
     "closed_at": "float64",
     "customer_at": "float64",
     "churned_at": "float64",
     "months_billed": "int32",
     "revenue": "float64",
+    "cohort_revenue": "float64",
     "mrr_at_horizon": "float64",
     "reason": "int8",
     "ended_at": "float64",
@@ -72,9 +74,11 @@ class Records:
     attempt_start: np.ndarray
     attempt_end: np.ndarray
     attempt_sdr: np.ndarray
+    attempt_lead: np.ndarray  # the lead (row of `leads`) each attempt called
     channel_names: tuple[str, ...]
-    horizon_hours: float
-    warmup_hours: float
+    horizon_hours: float  # arrivals stop here; capacity and calendar figures end here
+    warmup_hours: float  # the window of the cohort is [warmup_hours, horizon_hours)
+    until_hours: float  # the model ran until here: the horizon plus the follow-up period
     sdr_count: int | None
     ae_slots: int | None
     sdr_open_hours: float  # one SDR's open hours in [warmup, horizon]

@@ -67,6 +67,7 @@ class SalesOutcome:
         self.sdr = np.full(m, NO_REP, dtype=np.int32)
         self.reached_at = np.full(m, np.nan)
         self.sql_at = np.full(m, np.nan)
+        self.ae_slot_at = np.full(m, np.nan)
         self.opportunity_at = np.full(m, np.nan)
         self.closed_at = np.full(m, np.nan)
         self.reason = np.full(m, UNRESOLVED, dtype=np.int8)
@@ -77,6 +78,7 @@ class SalesOutcome:
         self.attempt_start = np.empty(0)
         self.attempt_end = np.empty(0)
         self.attempt_sdr = np.empty(0, dtype=np.int32)
+        self.attempt_lead = np.empty(0, dtype=np.int64)  # position of the attempt's lead in SAL order
 
 
 class SalQueue:
@@ -139,6 +141,7 @@ class SalesDesk:
         ae_slots: int | None,
         ae_calendar: WorkCalendar,
         horizon_hours: float,
+        min_gap_hours: float = 0.0,
     ) -> None:
         self.env = DeskEnvironment()
         m = len(leads.sal_at)
@@ -167,7 +170,8 @@ class SalesDesk:
         self.interest = interest
         self.decays = interest is not no_decay
         self.decay_clock = 1.0 / decay_slowdown
-        self.horizon = horizon_hours
+        self.horizon = horizon_hours  # the end of the run: the scenario's horizon plus its follow-up
+        self.min_gap = min_gap_hours
         self.pipeline = AePipeline(
             self.env,
             slots=ae_slots,
@@ -304,8 +308,10 @@ class SalesDesk:
             self.ended_at[lead] = ended
 
     def follow_up(self, lead: int, attempt: int, ended: float) -> None:
-        """Not reached: the cadence's next attempt falls due at its offset, or gives way to patience."""
-        due = max(self.sal_at[lead] + self.offsets[attempt], ended)
+        """Not reached: the cadence's next attempt falls due at its offset from the first call, and
+        at least the minimum gap after this one ended, unless the lead's patience runs out first."""
+        first_call = self.slot_start[lead * self.n_attempts]
+        due = max(first_call + self.offsets[attempt], ended + self.min_gap)
         if due >= self.abandon_at[lead]:
             self.give_up(lead)
         elif due == ended:  # already due: it waits behind the leads due before this instant
@@ -340,6 +346,7 @@ class SalesDesk:
         out.attempt_start = out.slot_start[made]
         out.attempt_end = np.minimum(out.attempt_start + inputs.handle_hours[made], horizon)
         out.attempt_sdr = out.slot_sdr[made]
+        out.attempt_lead = np.flatnonzero(made) // k
         del self.slot_start, self.slot_sdr
         out.slot_start = out.slot_sdr = None  # type: ignore[assignment]
         reason = out.reason
