@@ -65,8 +65,9 @@ FIGURES: dict[str, Figure] = {
     "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity"),
     "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity"),
     "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue"),
-    "cohort_revenue": Figure("Cohort revenue (each new customer's first months, see retention.cohort_months)",
-                             "money", "Revenue"),
+    "cohort_revenue": Figure(
+        "Cohort revenue (each new customer's first months, see retention.cohort_months)", "money", "Revenue"
+    ),
     "revenue": Figure("Revenue billed by the horizon (window's customers)", "money", "Revenue, calendar time"),
     "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue, calendar time"),
     "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue, calendar time"),

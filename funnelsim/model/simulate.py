@@ -101,9 +101,7 @@ def _arrive(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, np.nd
     return leads
 
 
-def _nurture(
-    scenario: Scenario, leads: dict[str, np.ndarray], until: float, rng: np.random.Generator
-) -> np.ndarray:
+def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], until: float, rng: np.random.Generator) -> np.ndarray:
     """Nurture every lead; record those that end it before `until`; return the MQLs (indices)."""
     offset, engagement, reason = draw_nurture(scenario, leads["fit"], leads["intent"], rng)
     leads["engagement"] = engagement
