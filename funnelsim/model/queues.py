@@ -12,12 +12,13 @@ A discipline of your own is a class with these three methods, registered with
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from itertools import count
 from typing import Protocol, TypeVar
 
+from funnelsim.model.columns import Column
 from funnelsim.scenario.schema import QUEUE_DISCIPLINES
 
 NO_LEAD = -1
@@ -28,9 +29,9 @@ NO_LEAD = -1
 class LeadView:
     """What a discipline may read of the leads in the SAL queue (indexed by lead, read-only)."""
 
-    sal_at: Sequence[float]  # clock hours at which the lead was accepted by sales
-    fit: Sequence[float]  # ICP fit in [0, 1]
-    channel: Sequence[int]  # channel code: an index into `channel_names`
+    sal_at: Column[float]  # clock hours at which the lead was accepted by sales
+    fit: Column[float]  # ICP fit in [0, 1]
+    channel: Column[int]  # channel code: an index into `channel_names`
     channel_names: tuple[str, ...]
     sla_hours: float  # the scenario's first-response SLA
 

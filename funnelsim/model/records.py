@@ -95,9 +95,11 @@ class Records:
         """The per-lead table with readable categories (one row per lead)."""
         frame = pd.DataFrame({k: v for k, v in self.leads.items() if k not in ("channel", "reason")})
         frame.insert(0, "lead_id", np.arange(self.n_leads, dtype=np.int64))
-        frame.insert(1, "channel", pd.Categorical.from_codes(self.leads["channel"], self.channel_names))
-        frame["outcome"] = pd.Categorical.from_codes(self.outcome(), OUTCOMES)
-        frame["reason"] = pd.Categorical.from_codes(self.leads["reason"], REASONS)
+        frame.insert(
+            1, "channel", pd.Categorical.from_codes(self.leads["channel"], categories=list(self.channel_names))
+        )
+        frame["outcome"] = pd.Categorical.from_codes(self.outcome(), categories=list(OUTCOMES))
+        frame["reason"] = pd.Categorical.from_codes(self.leads["reason"], categories=list(REASONS))
         if replication is not None:
             frame.insert(0, "replication", np.int32(replication))
         return frame

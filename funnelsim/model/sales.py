@@ -23,11 +23,13 @@ import math
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from simpy.events import Event
 
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.columns import Column, bools, floats, ints
 from funnelsim.model.decay import InterestCurve, no_decay
 from funnelsim.model.environment import DeskEnvironment, LeadDue
 from funnelsim.model.pipeline import AePipeline
@@ -91,7 +93,7 @@ class SalQueue:
     wake-up events), first come first served.
     """
 
-    def __init__(self, discipline: QueueDiscipline, enters_at: memoryview, first: int, step: int) -> None:
+    def __init__(self, discipline: QueueDiscipline, enters_at: Column[float], first: int, step: int) -> None:
         self.waiting = discipline
         self.idle_reps: deque[Event] = deque()
         self.enters_at = enters_at
@@ -148,18 +150,17 @@ class SalesDesk:
         self.m = m
         self.inputs = leads
         self.out = out = SalesOutcome(m, len(attempt_offsets))
-        view = _view
-        self.sal_at = view(leads.sal_at)
-        self.enters_at = view(leads.sal_at + float(attempt_offsets[0]))  # when the first attempt is due
-        self.trial = view(leads.trial, bool)
-        self.abandon_at = view(leads.abandon_at)
-        self.qualify_chance = view(leads.qualify_chance)
-        self.handle = view(leads.handle_hours)
-        self.reach_draw = view(leads.reach_draw)
-        self.qualify_draw = view(leads.qualify_draw)
-        self.reached_at, self.sql_at = memoryview(out.reached_at), memoryview(out.sql_at)
-        self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
-        self.slot_start, self.slot_sdr = memoryview(out.slot_start), memoryview(out.slot_sdr)
+        self.sal_at = floats(leads.sal_at)
+        self.enters_at = floats(leads.sal_at + float(attempt_offsets[0]))  # when the first attempt is due
+        self.trial = bools(leads.trial)
+        self.abandon_at = floats(leads.abandon_at)
+        self.qualify_chance = floats(leads.qualify_chance)
+        self.handle = floats(leads.handle_hours)
+        self.reach_draw = floats(leads.reach_draw)
+        self.qualify_draw = floats(leads.qualify_draw)
+        self.reached_at, self.sql_at = floats(out.reached_at), floats(out.sql_at)
+        self.reason, self.ended_at = ints(out.reason), floats(out.ended_at)
+        self.slot_start, self.slot_sdr = floats(out.slot_start), ints(out.slot_sdr)
         self.attempts_made = [0] * m  # a list: read and bumped on every attempt
 
         self.offsets = [float(o) for o in attempt_offsets]
@@ -184,8 +185,8 @@ class SalesDesk:
 
         lead_view = LeadView(
             sal_at=self.sal_at,
-            fit=view(leads.fit),
-            channel=memoryview(np.ascontiguousarray(leads.channel, dtype=np.int64)),
+            fit=floats(leads.fit),
+            channel=ints(np.ascontiguousarray(leads.channel, dtype=np.int64)),
             channel_names=channel_names,
             sla_hours=sla_hours,
         )
@@ -223,7 +224,7 @@ class SalesDesk:
             LeadDue(self.env, due - self.env.now, queue).callbacks.append(self._mqls_due)
 
     def _mqls_due(self, event: Event) -> None:
-        queue: SalQueue = event.value
+        queue = cast(SalQueue, event.value)
         queue.feed_pending = False
         for _ in range(queue.take_in(self.env.now, including_now=True)):
             self.wake_a_rep(queue)
@@ -320,7 +321,7 @@ class SalesDesk:
             LeadDue(self.env, due - ended, lead).callbacks.append(self._follow_up_due)
 
     def _follow_up_due(self, event: Event) -> None:
-        self.follow_up_due(event.value, including_now=True)
+        self.follow_up_due(cast(int, event.value), including_now=True)
 
     def give_up(self, lead: int) -> None:
         """Patience ran out before an SDR reached the lead (a trial lead just stops being worked)."""
@@ -358,9 +359,3 @@ class SalesDesk:
         reason[gone] = ABANDONED
         out.ended_at[gone] = inputs.abandon_at[gone]
         reason[waiting & ~gone] = R["in_sal"]
-
-
-def _view(values: np.ndarray, dtype: type = float) -> memoryview:
-    """A zero-copy memoryview whose items read as Python floats (or bools)."""
-    wanted = np.bool_ if dtype is bool else np.float64
-    return memoryview(np.ascontiguousarray(values, dtype=wanted))

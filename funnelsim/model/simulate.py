@@ -6,6 +6,8 @@ retention), and arrivals one per channel, so the same seed shares arrivals acros
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from funnelsim.model.calendar import WorkCalendar
@@ -147,7 +149,7 @@ def _run_sales_desk(
     draw: dict[str, np.random.Generator],
     calendars: dict[str, WorkCalendar],
     until: float,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Draw every sales-stage random number per lead, run the desk, write results back."""
     sales = scenario.sales
     m, n_attempts = len(to_sales), len(sales.sdr.attempts)
