@@ -20,9 +20,12 @@ is served when. Same-instant order: `model/environment.py`.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
+from itertools import count
 from typing import cast
 
 import numpy as np
@@ -86,11 +89,12 @@ class SalesOutcome:
 class SalQueue:
     """The SAL queue of one pool of SDRs (all of them, or one SDR under round robin).
 
-    Its MQLs come in SAL order from its share of the MQL feed (`enters_at[first::step]`). A lead
-    is in the queue from the moment its first attempt is due; the queue takes it in when an SDR
-    looks for work, so a lead that falls due while every SDR is busy costs no event. Leads wait
-    in `waiting`, ordered by the discipline; SDRs with nothing to do wait in `idle_reps` (their
-    wake-up events), first come first served.
+    Its MQLs come in SAL order from its share of the MQL feed (`enters_at[first::step]`); its
+    follow-ups come from the desk as they are scheduled. A lead is in the queue from the moment
+    its attempt is due; the queue takes it in, in time order (an MQL before a follow-up due at
+    the same instant), when an SDR looks for work, so a lead that falls due while every SDR is
+    busy or off shift costs no event. Leads wait in `waiting`, ordered by the discipline; SDRs
+    with nothing to do wait in `idle_reps` (their wake-up events), first come first served.
     """
 
     def __init__(self, discipline: QueueDiscipline, enters_at: Column[float], first: int, step: int) -> None:
@@ -101,21 +105,41 @@ class SalQueue:
         self.step = step
         self.stop = len(enters_at)
         self.next_mql_at = enters_at[first] if first < self.stop else INF  # when it falls due
-        self.feed_pending = False  # whether a LeadDue event waits for the next MQL
+        self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, order, lead) not yet taken in
+        self.follow_up_order = count()
+        self.next_due_at = self.next_mql_at  # when the next lead not yet taken in falls due
+        self.wake_times: list[float] = []  # sorted times of the LeadDue events waiting to hand out leads
+
+    def add_follow_up(self, due: float, lead: int) -> None:
+        """A follow-up that falls due later joins the queue then."""
+        heappush(self.follow_ups, (due, next(self.follow_up_order), lead))
+        if due < self.next_due_at:
+            self.next_due_at = due
 
     def take_in(self, now: float, including_now: bool) -> int:
-        """Take in the MQLs whose first attempt is due by `now`, in SAL order; how many.
+        """Take in the leads due by `now`, in time order; how many.
 
         An SDR freed at `now` takes in only those due before it: a lead due at the same
         instant goes to the SDR that has waited longest (see model/environment.py)."""
-        enters_at, step, stop, waiting = self.enters_at, self.step, self.stop, self.waiting
+        enters_at, step, stop, waiting, follow_ups = self.enters_at, self.step, self.stop, self.waiting, self.follow_ups
         i, taken = self.next_mql, 0
-        while i < stop and (enters_at[i] < now or (including_now and enters_at[i] == now)):
-            waiting.push(i, True)
-            i += step
+        mql_at = enters_at[i] if i < stop else INF
+        while True:
+            if follow_ups and follow_ups[0][0] < mql_at:
+                due = follow_ups[0][0]
+                if not (due < now or (including_now and due == now)):
+                    break
+                waiting.push(heappop(follow_ups)[2], False)
+            elif mql_at < now or (including_now and mql_at == now):
+                waiting.push(i, True)
+                i += step
+                mql_at = enters_at[i] if i < stop else INF
+            else:
+                break
             taken += 1
         self.next_mql = i
-        self.next_mql_at = enters_at[i] if i < stop else INF
+        self.next_mql_at = mql_at
+        self.next_due_at = min(mql_at, follow_ups[0][0]) if follow_ups else mql_at
         return taken
 
 
@@ -216,28 +240,20 @@ class SalesDesk:
     # --- the story -----------------------------------------------------------------------
 
     def feed(self, queue: SalQueue) -> None:
-        """The MQL feed: while SDRs wait (always, for an unlimited desk), the next MQL to fall due
-        is an event that hands it out."""
-        due = queue.next_mql_at
-        if not queue.feed_pending and due < self.horizon:
-            queue.feed_pending = True
-            LeadDue(self.env, due - self.env.now, queue).callbacks.append(self._mqls_due)
+        """While SDRs wait (always, for an unlimited desk), the next lead to fall due, MQL or
+        follow-up, is a LeadDue event that hands it out."""
+        due = queue.next_due_at
+        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[0]):
+            insort(queue.wake_times, due)
+            LeadDue(self.env, due - self.env.now, (queue, due)).callbacks.append(self._leads_due)
 
-    def _mqls_due(self, event: Event) -> None:
-        queue = cast(SalQueue, event.value)
-        queue.feed_pending = False
-        for _ in range(queue.take_in(self.env.now, including_now=True)):
+    def _leads_due(self, event: Event) -> None:
+        queue, due = cast(tuple[SalQueue, float], event.value)
+        queue.wake_times.remove(due)
+        for _ in range(queue.take_in(due, including_now=True)):
             self.wake_a_rep(queue)
         if queue.idle_reps or self.unlimited:
             self.feed(queue)
-
-    def follow_up_due(self, lead: int, including_now: bool) -> None:
-        """A follow-up falls due: the lead rejoins its queue, behind the MQLs that fell due first."""
-        queue = self.queues[lead % self.n_queues]
-        taken = queue.take_in(self.env.now, including_now)
-        queue.waiting.push(lead, False)
-        for _ in range(taken + 1):
-            self.wake_a_rep(queue)
 
     def wake_a_rep(self, queue: SalQueue) -> None:
         """A lead just became due: the SDR that has waited longest is handed it (unlimited: a new one)."""
@@ -266,7 +282,7 @@ class SalesDesk:
                     yield timeout(opens - now)
                     continue
                 shift_ends = span[1]
-            if queue.next_mql_at < now:
+            if queue.next_due_at < now:
                 take_in(now, False)
             lead = take_next(now)
             while lead != no_lead and abandon_at[lead] <= now:  # it gave up before anyone called
@@ -313,15 +329,18 @@ class SalesDesk:
         at least the minimum gap after this one ended, unless the lead's patience runs out first."""
         first_call = self.slot_start[lead * self.n_attempts]
         due = max(first_call + self.offsets[attempt], ended + self.min_gap)
+        queue = self.queues[lead % self.n_queues]
         if due >= self.abandon_at[lead]:
             self.give_up(lead)
         elif due == ended:  # already due: it waits behind the leads due before this instant
-            self.follow_up_due(lead, including_now=False)
+            taken = queue.take_in(ended, including_now=False)
+            queue.waiting.push(lead, False)
+            for _ in range(taken + 1):
+                self.wake_a_rep(queue)
         elif due < self.horizon:
-            LeadDue(self.env, due - ended, lead).callbacks.append(self._follow_up_due)
-
-    def _follow_up_due(self, event: Event) -> None:
-        self.follow_up_due(cast(int, event.value), including_now=True)
+            queue.add_follow_up(due, lead)
+            if queue.idle_reps or self.unlimited:
+                self.feed(queue)
 
     def give_up(self, lead: int) -> None:
         """Patience ran out before an SDR reached the lead (a trial lead just stops being worked)."""
