@@ -140,6 +140,13 @@ def run(
         bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
     ] = False,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
+    export_crm: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-crm",
+            help="Also write replication 0's leads as a CRM export (.csv or .parquet), the layout calibrate reads.",
+        ),
+    ] = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
@@ -165,6 +172,22 @@ def run(
         err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
         raise typer.Exit(1) from None
     out_console.print(f"results written to {target}/ (simulated in {result.timings['wall_seconds']:.1f} s)")
+    if export_crm is not None:
+        _export_crm(loaded, seed, reps, export_crm)
+
+
+def _export_crm(scenario: Scenario, seed: int, reps: int, path: Path) -> None:
+    """Replication 0 again, with its per-lead records, written in the CRM layout."""
+    from funnelsim.experiment.runner import replication_seeds
+    from funnelsim.model.simulate import simulate
+    from funnelsim.report.crm import crm_frame, write_crm
+
+    records = simulate(scenario, replication_seeds(seed, reps)[0])
+    try:
+        write_crm(crm_frame(records, scenario), path)
+    except OSError as error:
+        fail(f"--export-crm {path}: cannot write the export: {error}")
+    out_console.print(f"CRM export of replication 0 ({records.n_leads:,} leads) written to {path}")
 
 
 def print_summary(result: RunResult) -> None:
