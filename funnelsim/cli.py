@@ -444,6 +444,82 @@ def sweep(
     out_console.print(f"sweep written to {target}/")
 
 
+# --- calibrate and backtest ----------------------------------------------------------------
+
+Mapping = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="field=column (repeatable), or a YAML file of them; fields: lead_id, created_at, mql_at, channel, "
+        "first_touch_at, sql_at, won_at, lost_at, deal_mrr, rep_id, ae_id, fit. A field named like its column "
+        "needs no mapping; field= leaves it out.",
+    ),
+]
+Timezone = Annotated[str, typer.Option("--timezone", help="Time zone of timestamps without a UTC offset.")]
+
+
+@app.command()
+def calibrate(
+    leads: Annotated[Path, typer.Argument(help="Lead table, CSV or parquet: one row per lead.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Scenario file to write, e.g. my-funnel.yaml.")],
+    deals: Annotated[Path | None, typer.Option("--deals", help="Deals table joined on the lead id.")] = None,
+    map_: Mapping = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Treat the data as observed up to this date (later leads left out).")
+    ] = None,
+    timezone: Timezone = "UTC",
+    name: Annotated[str | None, typer.Option("--name", help="Scenario name (default: the file's stem).")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Calibration report folder (default: calibration/<name>).")
+    ] = None,
+    deal_kind: Annotated[str, typer.Option("--deal-kind", help="deal_mrr values are mrr or one-off.")] = "mrr",
+    drop_invalid: Annotated[
+        bool, typer.Option("--drop-invalid", help="Leave out leads with a stage dated before their creation.")
+    ] = False,
+) -> None:
+    """Fit a scenario to a CRM export; write it with a comment on every number, and a calibration report."""
+    from funnelsim.calibrate.api import calibrate_files, write_calibration
+    from funnelsim.calibrate.table import CalibrationError
+
+    try:
+        outcome = calibrate_files(
+            leads, map_ or [], deals, until, timezone, name, deal_kind, drop_invalid, " ".join(sys.argv[1:])
+        )
+    except CalibrationError as error:
+        fail(str(error))
+    for note in outcome.calibration.notes:
+        err_console.print(f"note: {escape(note)}", soft_wrap=True, highlight=False)
+    for warning in outcome.calibration.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True, highlight=False)
+    print_calibration(outcome.calibration.figures_frame(), outcome.scenario.name)
+    folder = report or Path("calibration") / _slug(outcome.scenario.name)
+    try:
+        write_calibration(outcome, out, folder)
+    except OSError as error:
+        fail(f"cannot write {out} or {folder}: {error}")
+    out_console.print(f"scenario written to {out}; calibration report in {folder}/", highlight=False)
+
+
+def print_calibration(figures: Any, name: str) -> None:
+    table = Table(title=f"{name}: fitted against the data (95% intervals)", title_justify="left")
+    for column in ("Section", "Figure", "Channel", "Scenario", "Data", "95% interval", "n"):
+        table.add_column(column, justify="right" if column in ("Scenario", "Data", "95% interval", "n") else "left")
+    last = None
+    for row in figures.itertuples():
+        interval = "" if row.ci_low != row.ci_low else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
+        table.add_row(
+            row.section if row.section != last else "",
+            escape(row.name),
+            escape(row.channel),
+            f"{row.fitted:.4g}",
+            f"{row.observed:.4g}",
+            interval,
+            f"{row.n:,}",
+        )
+        last = row.section
+    out_console.print(table)
+
+
 # --- scenario files ------------------------------------------------------------------------
 
 

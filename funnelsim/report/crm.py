@@ -44,7 +44,12 @@ def crm_frame(records: Records, scenario: Scenario) -> pd.DataFrame:
     outcome = records.outcome()
     customer = ~np.isnan(leads["customer_at"])
     lost = outcome == LOST
-    stamp = {name: clock_to_datetimes(values, scenario) for name, values in _stage_hours(leads, lost).items()}
+    # the export is taken at the horizon: a stage the model dates later has not happened yet
+    hours = {
+        name: np.where(values < records.horizon_hours, values, np.nan)
+        for name, values in _stage_hours(leads, lost).items()
+    }
+    stamp = {name: clock_to_datetimes(values, scenario) for name, values in hours.items()}
     sdr = leads["sdr"]
     frame = pd.DataFrame(
         {
@@ -56,7 +61,7 @@ def crm_frame(records: Records, scenario: Scenario) -> pd.DataFrame:
             "sql_at": stamp["sql_at"],
             "won_at": stamp["won_at"],
             "lost_at": stamp["lost_at"],
-            "deal_mrr": np.where(customer, np.round(leads["deal_mrr"], 2), np.nan),
+            "deal_mrr": np.where(customer & ~np.isnan(hours["won_at"]), np.round(leads["deal_mrr"], 2), np.nan),
             "rep_id": pd.array([f"sdr-{s + 1}" if s >= 0 else None for s in sdr], dtype="string"),
             "fit": np.round(leads["fit"], 4),
         }
