@@ -42,9 +42,9 @@ class DurationFit:
         """The fit as a scenario distribution."""
         p = self.params
         if self.family == "lognormal":
-            return {"lognormal": {"median": hours_text(p["median"]), "sigma": round(p["sigma"], 4)}}
+            return {"lognormal": {"median": hours_text(p["median"]), "sigma": max(round(p["sigma"], 4), 0.001)}}
         if self.family == "gamma":
-            return {"gamma": {"mean": hours_text(p["mean"]), "shape": round(p["shape"], 4)}}
+            return {"gamma": {"mean": hours_text(p["mean"]), "shape": max(round(p["shape"], 4), 0.001)}}
         return {"exponential": {"mean": hours_text(p["mean"])}}
 
 

@@ -132,10 +132,10 @@ class _Builder:
         self.profiles: dict[str, dict[str, list[float]]] = {}
         date_only = self.t.date_only.get(entry, False)
         days_in_window = pd.Series(
-            pd.date_range(self.start_date, periods=self.horizon_days, freq="D").weekday
+            pd.date_range(self.start_date, periods=self.horizon_days, freq="D").day_of_week
         ).value_counts()
         day_exposure = np.array([days_in_window.get(d, 0) for d in range(7)], dtype=float)
-        self.day_counts = local.dt.weekday.value_counts().reindex(range(7), fill_value=0)
+        self.day_counts = local.dt.day_of_week.value_counts().reindex(range(7), fill_value=0)
         self.hour_counts = None if date_only else local.dt.hour.value_counts().reindex(range(24), fill_value=0)
         pooled_profile = self._profile(local, day_exposure, date_only)
         self.profiles["fitted_all"] = pooled_profile
@@ -199,7 +199,7 @@ class _Builder:
         return channels
 
     def _profile(self, local: pd.Series, day_exposure: np.ndarray, date_only: bool) -> dict[str, list[float]]:
-        days = np.bincount(local.dt.weekday, minlength=7) / np.maximum(day_exposure, 1)
+        days = np.bincount(local.dt.day_of_week, minlength=7) / np.maximum(day_exposure, 1)
         days = days / days.mean() if days.sum() > 0 else np.ones(7)
         hours = np.ones(24)
         if not date_only:
@@ -662,7 +662,7 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     local = f.loc[touched, "first_touch_at"].dt.tz_convert(b.tz)
     sdr: dict[str, Any] = {}
     if not b.t.date_only.get("first_touch_at", False):
-        day_share = np.bincount(local.dt.weekday, minlength=7) / len(local)
+        day_share = np.bincount(local.dt.day_of_week, minlength=7) / len(local)
         days = [WEEKDAYS[d] for d in range(7) if day_share[d] >= 0.02]
         minutes = (local.dt.hour * 60 + local.dt.minute).to_numpy()
         opens, closes = int(np.quantile(minutes, 0.005) // 60), math.ceil(np.quantile(minutes, 0.995) / 60)
@@ -673,6 +673,11 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     sales["sdr"] = sdr
     target = "sql_at" if has_sql else "won_at"
     converted = f.loc[touched, target].notna().to_numpy()
+    # channels arrive at different hours, so delay and channel go together: each bucket's
+    # conversion is set against what its channel mix alone would give (indirect standardisation)
+    channel = f.loc[touched, "channel"].to_numpy()
+    channel_rate = pd.Series(converted).groupby(channel).mean()
+    expected_rate = channel_rate.reindex(channel).to_numpy()
     bucket = np.searchsorted(DELAY_BUCKETS_HOURS, delays, side="right") - 1
     rows = []
     for i, label in enumerate(DELAY_BUCKET_LABELS):
@@ -684,6 +689,7 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
                 "leads": n,
                 "converted": int(converted[mine].sum()),
                 "rate": converted[mine].mean() if n else float("nan"),
+                "expected": float(expected_rate[mine].mean()) if n else float("nan"),
                 "median_delay_hours": float(np.median(delays[mine])) if n else float("nan"),
             }
         )
@@ -693,7 +699,9 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
         b.warnings.append("too few leads per response-delay bucket to fit a decay curve: none used")
         return fits, None, 1.0
     ref = usable.iloc[0]
-    ratio = usable["rate"] / ref["rate"]
+    ratio = (usable["rate"] / usable["expected"]) / (ref["rate"] / ref["expected"])
+    table["standardised_ratio"] = np.nan
+    table.loc[usable.index, "standardised_ratio"] = ratio
     se = np.sqrt(
         (1 - usable["rate"]) / (usable["leads"] * usable["rate"]) + (1 - ref["rate"]) / (ref["leads"] * ref["rate"])
     )
@@ -712,7 +720,8 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     b.note(
         ("sales", "decay"),
         f"conversion to {'SQL' if has_sql else 'won'} by response-delay bucket relative to "
-        f"the fastest ({ref['bucket']}, {ref['rate']:.3f}); factor = sqrt(ratio) since reach and qualification "
+        f"the fastest ({ref['bucket']}, {ref['rate']:.3f}), each against its channel mix; factor = sqrt(ratio) since "
+        "reach and qualification "
         "both decay: " + "; ".join(f"{r.bucket}: {r.converted}/{r.leads}" for r in table.itertuples()),
     )
     for row in table.loc[usable.index].itertuples():

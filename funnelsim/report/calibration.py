@@ -147,7 +147,7 @@ def _decay_chart(buckets: pd.DataFrame, name: str, path: Path) -> Path:
     rows = buckets[buckets["factor"].notna()].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.arange(len(rows))
-    raw = np.sqrt(rows["rate"] / rows["rate"].iloc[0])
+    raw = np.sqrt(rows["standardised_ratio"])
     ax.errorbar(
         x,
         raw,
@@ -155,7 +155,7 @@ def _decay_chart(buckets: pd.DataFrame, name: str, path: Path) -> Path:
         fmt="o",
         color="#3b6ea8",
         capsize=3,
-        label="data: sqrt(conversion ratio), 95% CI",
+        label="data: sqrt(conversion ratio, channel mix removed), 95% CI",
     )
     ax.plot(x, rows["factor"], "D-", color="#c8743a", label="scenario decay table (monotone)")
     ax.set_xticks(x, [f"{b}\n({n:,} leads)" for b, n in zip(rows["bucket"], rows["leads"])], fontsize=8)
