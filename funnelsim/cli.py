@@ -456,6 +456,9 @@ Mapping = Annotated[
     ),
 ]
 Timezone = Annotated[str, typer.Option("--timezone", help="Time zone of timestamps without a UTC offset.")]
+DropInvalid = Annotated[
+    bool, typer.Option("--drop-invalid", help="Leave out leads with a stage dated before their creation.")
+]
 
 
 @app.command()
@@ -472,10 +475,11 @@ def calibrate(
     report: Annotated[
         Path | None, typer.Option("--report", help="Calibration report folder (default: calibration/<name>).")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Fit only leads created from this date (the funnel as it is now).")
+    ] = None,
     deal_kind: Annotated[str, typer.Option("--deal-kind", help="deal_mrr values are mrr or one-off.")] = "mrr",
-    drop_invalid: Annotated[
-        bool, typer.Option("--drop-invalid", help="Leave out leads with a stage dated before their creation.")
-    ] = False,
+    drop_invalid: DropInvalid = False,
 ) -> None:
     """Fit a scenario to a CRM export; write it with a comment on every number, and a calibration report."""
     from funnelsim.calibrate.api import calibrate_files, write_calibration
@@ -483,7 +487,7 @@ def calibrate(
 
     try:
         outcome = calibrate_files(
-            leads, map_ or [], deals, until, timezone, name, deal_kind, drop_invalid, " ".join(sys.argv[1:])
+            leads, map_ or [], deals, until, timezone, name, deal_kind, drop_invalid, " ".join(sys.argv[1:]), since
         )
     except CalibrationError as error:
         fail(str(error))
@@ -518,6 +522,80 @@ def print_calibration(figures: Any, name: str) -> None:
         )
         last = row.section
     out_console.print(table)
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (e.g. from calibrate) or bundled name.")],
+    actual: Annotated[Path, typer.Option("--actual", help="Lead table with what really happened (CSV or parquet).")],
+    from_: Annotated[str, typer.Option("--from", help="First day of the period (leads created from then).")],
+    to: Annotated[str, typer.Option("--to", help="Day after the period (leads created before then).")],
+    deals: Annotated[Path | None, typer.Option("--deals", help="Deals table joined on the lead id.")] = None,
+    map_: Mapping = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Time zone of naive timestamps (default: the scenario's).")
+    ] = None,
+    reps: Reps = 100,
+    seed: Seed = DEFAULT_SEED,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for backtest.csv and the chart.")] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    drop_invalid: DropInvalid = False,
+) -> None:
+    """Simulate a period and set the real leads, won deals and time to win beside the 95% interval; exits 0."""
+    from funnelsim.calibrate.backtest import backtest as api_backtest
+    from funnelsim.calibrate.table import CalibrationError
+    from funnelsim.report.calibration import backtest_chart
+    from funnelsim.report.results import write_atomically
+
+    try:
+        with user_errors():
+            result = api_backtest(
+                scenario,
+                actual,
+                from_,
+                to,
+                map_ or [],
+                deals,
+                timezone,
+                reps,
+                seed,
+                executor,  # type: ignore[arg-type]
+                workers,
+                drop_invalid,
+            )  # type: ignore[arg-type]
+    except CalibrationError as error:
+        fail(str(error))
+    first, last = result.period
+    table = Table(
+        title=f"{result.scenario.name}: backtest of leads created {first} to {last} (followed to "
+        f"{result.observed_until:%Y-%m-%d}), {result.reps} replications",
+        title_justify="left",
+    )
+    for column in ("Quantity", "Channel", "Actual", "Simulated median", "Simulated 95% interval", "Inside"):
+        table.add_column(column, justify="left" if column in ("Quantity", "Channel") else "right")
+    for row in result.table.itertuples():
+        table.add_row(
+            row.quantity,
+            escape(row.channel),
+            f"{row.actual:,.4g}",
+            f"{row.sim_median:,.4g}",
+            f"[{row.sim_low:,.4g}, {row.sim_high:,.4g}]",
+            "yes" if row.inside else "[bold red]no[/]",
+        )
+    out_console.print(table)
+    inside = int(result.table["inside"].sum())
+    out_console.print(
+        f"{inside} of {len(result.table)} actual values inside the simulated 95% interval", highlight=False
+    )
+    target = out or Path("backtest") / _slug(result.scenario.name)
+
+    def fill(folder: Path) -> None:
+        result.table.to_csv(folder / "backtest.csv", index=False)
+        backtest_chart(result.table, result.scenario.name, folder / "backtest.png")
+
+    write_atomically(target, fill)
+    out_console.print(f"backtest written to {target}/", highlight=False)
 
 
 # --- scenario files ------------------------------------------------------------------------

@@ -39,11 +39,12 @@ def calibrate_files(
     deal_kind: str = "mrr",
     drop_invalid: bool = False,
     command: str = "",
+    since: str | None = None,
 ) -> CalibrationRun:
     """Everything calibrate does short of writing; raises CalibrationError on bad input."""
     if deal_kind not in ("mrr", "one-off"):
         raise CalibrationError(f"--deal-kind {deal_kind}: expected mrr or one-off")
-    table = load_leads(Path(leads), parse_mapping(mapping), deals, timezone, until, drop_invalid)
+    table = load_leads(Path(leads), parse_mapping(mapping), deals, timezone, until, drop_invalid, since)
     calibration = calibrate(table, name or Path(leads).stem, deal_kind)
     header = [
         f"Calibrated by funnelsim from {', '.join(f'{k}={v}' for k, v in table.fields.items())}",

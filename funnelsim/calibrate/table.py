@@ -158,6 +158,7 @@ def load_leads(
     timezone: str = "UTC",
     until: str | dt.date | None = None,
     drop_invalid: bool = False,
+    since: str | dt.date | None = None,
 ) -> LeadTable:
     """Read, map, parse and check the lead table (and the deals table joined on the lead id)."""
     check_timezone(timezone)
@@ -245,8 +246,15 @@ def load_leads(
             f"{leads_path}: {_row(bad, leads_path)}, column {columns[entry][1]}: empty {FIELDS[entry]} "
             f"({int(missing_entry.sum())} such row(s)); every lead needs it"
         )
-    frame = _check_order(frame, entry, columns, leads_path, deals_path, drop_invalid, notes)
+    frame = _check_order(frame, timezone, entry, columns, leads_path, deals_path, drop_invalid, notes)
 
+    if since is not None:
+        begin = _until(since, timezone, "--since")
+        before = len(frame)
+        frame = frame[frame[entry] >= begin].copy()
+        notes.append(f"fitted from {since} ({timezone}): {before - len(frame)} lead(s) created earlier left out")
+        if frame.empty:
+            raise CalibrationError(f"--since {since}: no lead was created from then on")
     if until is not None:
         cutoff = _until(until, timezone)
         before = len(frame)
@@ -285,8 +293,13 @@ def _numbers(raw: pd.Series, path: Path, column: str, name: str) -> np.ndarray:
     return values.to_numpy(dtype=np.float64)
 
 
+def _local(moment: pd.Timestamp, timezone: str) -> str:
+    return f"{moment.tz_convert(timezone):%Y-%m-%d %H:%M:%S}"
+
+
 def _check_order(
     frame: pd.DataFrame,
+    timezone: str,
     entry: str,
     columns: Mapping[str, tuple[Path, str]],
     leads_path: Path,
@@ -307,7 +320,8 @@ def _check_order(
         row_key = "_deal_row" if deals_path is not None and path == deals_path else "_lead_row"
         where = f"{path}: {_row(int(frame[row_key].iloc[i]), path)}, column {column}"
         message = (
-            f"{where}: {FIELDS[name]} {frame[name].iloc[i]} is before {FIELDS[entry]} {frame[entry].iloc[i]} "
+            f"{where}: {FIELDS[name]} {_local(frame[name].iloc[i], timezone)} is before {FIELDS[entry]} "
+            f"{_local(frame[entry].iloc[i], timezone)} "
             f"for lead {frame['lead_id'].iloc[i]!r} ({int(early.sum())} such row(s))"
         )
         if not drop_invalid:
@@ -317,11 +331,11 @@ def _check_order(
     return frame[~bad_any].copy() if bad_any.any() else frame
 
 
-def _until(value: str | dt.date, timezone: str) -> pd.Timestamp:
+def _until(value: str | dt.date, timezone: str, option: str = "--until") -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
     except ValueError:
-        raise CalibrationError(f"--until {value}: expected a date such as 2018-03-01") from None
+        raise CalibrationError(f"{option} {value}: expected a date such as 2018-03-01") from None
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(timezone)
     return stamp.tz_convert("UTC")
