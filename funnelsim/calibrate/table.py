@@ -116,13 +116,18 @@ def _row(position: int, path: Path) -> str:
     return f"row {position + 1} (line {position + 2})" if path.suffix.lower() != ".parquet" else f"row {position + 1}"
 
 
-def parse_times(raw: pd.Series, path: Path, column: str, timezone: str) -> pd.Series:
-    """Timestamps as UTC; naive values (and dates without a time) are local in `timezone`."""
+def parse_times(raw: pd.Series, path: Path, column: str, timezone: str) -> tuple[pd.Series, bool]:
+    """Timestamps as UTC, and whether they are dates without a time of day.
+
+    Naive values (and dates) are local in `timezone`; a date whose midnight does not exist
+    (daylight saving starting at 00:00) moves to the first valid instant.
+    """
     if pd.api.types.is_datetime64_any_dtype(raw):
-        values = (
-            raw if raw.dt.tz is not None else raw.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
-        )
-        return values.dt.tz_convert("UTC")
+        aware = raw.dt.tz is not None
+        local = (raw.dt.tz_convert(timezone).dt.tz_localize(None) if aware else raw).dropna()
+        date_only = bool(len(local)) and bool((local == local.dt.normalize()).all())
+        values = raw if aware else raw.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+        return values.dt.tz_convert("UTC"), date_only
     text = raw.astype("string").str.strip()
     present = text.notna() & (text != "")
     text = text.where(present)

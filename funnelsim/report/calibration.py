@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-COLOURS = ("#3b6ea8", "#5a9e6f", "#c8743a", "#8e5ea2", "#b8b04a", "#4aa3b8", "#a83b3b", "#777777")
+COLOURS = tuple(matplotlib.colormaps["tab20"].colors[::2] + matplotlib.colormaps["tab20"].colors[1::2])
 STAGE_LABELS = {
     "lead_to_mql": "lead -> MQL",
     "mql_to_sql": "MQL -> SQL",
@@ -137,7 +137,8 @@ def _cycle_chart(calibration: Any, name: str, path: Path) -> Path:
         )
     ax.set_xscale("log")
     ax.set_xlabel("days from the start of the cycle (log scale)")
-    ax.set_ylabel("% of deals closed by then")
+    mixture = calibration.cycle_fits[0].win_share is not None
+    ax.set_ylabel("% of eventual wins won by then" if mixture else "% of deals closed by then")
     ax.set_title(f"{name}: sales cycle, data against fitted families")
     ax.legend(fontsize=8)
     return _save(fig, path)
