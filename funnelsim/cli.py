@@ -482,8 +482,12 @@ def calibrate(
     drop_invalid: DropInvalid = False,
 ) -> None:
     """Fit a scenario to a CRM export; write it with a comment on every number, and a calibration report."""
-    from funnelsim.calibrate.api import calibrate_files, write_calibration
     from funnelsim.calibrate.table import CalibrationError
+
+    try:
+        from funnelsim.calibrate.api import calibrate_files, write_calibration
+    except ImportError as error:
+        fail(f"calibrate needs scipy ({error}); install it with: pip install 'funnelsim[calibrate]'")
 
     try:
         outcome = calibrate_files(
