@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -38,7 +39,7 @@ class DurationFit:
     def quantile(self, p: float) -> float:
         return float(self.frozen().ppf(p))
 
-    def spec(self) -> dict[str, dict[str, str]] | dict[str, dict[str, str | float]]:
+    def spec(self) -> dict[str, dict[str, Any]]:
         """The fit as a scenario distribution."""
         p = self.params
         if self.family == "lognormal":

@@ -17,7 +17,7 @@ from scipy import stats
 
 from funnelsim.calibrate.families import DurationFit, best_fit, hours_text
 from funnelsim.calibrate.survival import CENSORED, COMPETING, REACHED, Incidence, cumulative_incidence
-from funnelsim.calibrate.table import LeadTable
+from funnelsim.calibrate.table import CalibrationError, LeadTable
 
 MIN_CHANNEL_LEADS = 30  # fewer leads in a stage than this: the channel uses the pooled rate
 PROFILE_MIN_LEADS = 2000  # a channel gets its own hour/day profile from this many leads up
@@ -97,6 +97,8 @@ class _Builder:
         self.comments: dict[tuple[str, ...], str] = {}
         self.figures: list[Figure] = []
         self.warnings: list[str] = []
+        self.calendars: dict[str, Any] = {}
+        self.decay_buckets: pd.DataFrame | None = None
         self.channels = sorted(self.f["channel"].unique(), key=lambda c: -int((self.f["channel"] == c).sum()))
 
     def note(self, path: tuple[str, ...], text: str) -> None:
@@ -489,7 +491,7 @@ def calibrate(table: LeadTable, name: str = "calibrated", deal_kind: str = "mrr"
     if deal is not None:
         sales["deal_mrr"] = deal
     scenario["sales"] = sales
-    if getattr(b, "calendars", None):
+    if b.calendars:
         scenario["calendars"] = b.calendars
     scenario["retention"] = {"monthly_churn": 1.0 if deal_kind == "one-off" else 0.02}
     b.note(
@@ -513,7 +515,7 @@ def calibrate(table: LeadTable, name: str = "calibrated", deal_kind: str = "mrr"
         cycle_quantiles=quantiles,
         cycle_curve=curve,
         delay_fits=delay_fits,
-        decay_buckets=getattr(b, "decay_buckets", None),
+        decay_buckets=b.decay_buckets,
     )
 
 
@@ -544,29 +546,20 @@ def _cycle(b: _Builder, start_field: str, has_lost: bool):
     open_ = ~won & ~lost
     censored_h = np.maximum(_hours(pd.Series(b.t.until, index=f.index)[open_], start[open_]), 0.0)
     if len(won_h) < 3:
-        raise_few = f"only {len(won_h)} won deal(s): too few to fit a sales cycle"
-        from funnelsim.calibrate.table import CalibrationError
-
-        raise CalibrationError(raise_few)
+        raise CalibrationError(f"only {len(won_h)} won deal(s) in the data: too few to fit a sales cycle")
     best, fits = best_fit(won_h, lost_h, censored_h)
     # the data's own curve: share closed (won and lost) by time, or share of eventual wins won by time
-    if has_lost:
-        event = np.where(won | lost, 1, 0)
-        durations = np.concatenate([won_h, lost_h, censored_h])
-        event = np.concatenate([np.ones(len(won_h)), np.ones(len(lost_h)), np.zeros(len(censored_h))]).astype(int)
-    else:
-        durations = np.concatenate([won_h, censored_h])
-        event = np.concatenate([np.ones(len(won_h)), np.zeros(len(censored_h))]).astype(int)
+    closed_h = np.concatenate([won_h, lost_h]) if lost_h is not None else won_h
+    durations = np.concatenate([closed_h, censored_h])
+    event = np.concatenate([np.ones(len(closed_h)), np.zeros(len(censored_h))]).astype(int)
     inc = cumulative_incidence(durations, event)
     rows = []
     for q in (0.1, 0.25, 0.5, 0.75, 0.9):
         row = {"quantile": q, "data": inc.quantile_of_reached(q) if has_lost else _conditional_quantile(inc, best, q)}
         row.update({fit.family: fit.quantile(q) for fit in fits})
         rows.append(row)
-    scale = inc.final if has_lost else (best.win_share or 1.0) * inc.n / max(inc.n, 1)
     share = inc.cif / inc.final if has_lost else inc.cif / max(best.win_share or inc.final, 1e-12)
     curve = pd.DataFrame({"hours": inc.times, "share": np.minimum(share, 1.0)})
-    del scale
     b.add(
         "sales cycle",
         "cycle_median_hours",
@@ -713,7 +706,7 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     table.loc[usable.index, "factor_low"] = np.sqrt(ratio * np.exp(-1.96 * se)).to_numpy()
     table.loc[usable.index, "factor_high"] = np.sqrt(ratio * np.exp(1.96 * se)).to_numpy()
     b.decay_buckets = table
-    points = [[hours_text(0.0), 1.0]]
+    points: list[list[Any]] = [[hours_text(0.0), 1.0]]
     for (_, row), value in zip(usable.iterrows(), factor):
         if row["median_delay_hours"] > 0:
             points.append([hours_text(row["median_delay_hours"]), round(float(value), 4)])
@@ -740,7 +733,7 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     from funnelsim.model.decay import interest_curve_of
     from funnelsim.scenario.units import parse_duration_hours
 
-    curve = interest_curve_of(None, [(parse_duration_hours(d), v) for d, v in points])
+    curve = interest_curve_of(None, [(parse_duration_hours(d), float(v)) for d, v in points])
     mean_sq = float(np.mean([curve(d) ** 2 for d in np.quantile(delays, np.linspace(0.005, 0.995, 200))]))
     return fits, points, mean_sq
 

@@ -37,7 +37,7 @@ class Incidence:
         """Time by which a share p of those who ever reach the stage have reached it."""
         if self.final <= 0:
             return float("nan")
-        i = np.searchsorted(self.cif / self.final, p - 1e-12)
+        i = int(np.searchsorted(self.cif / self.final, p - 1e-12))
         return float(self.times[min(i, len(self.times) - 1)])
 
 

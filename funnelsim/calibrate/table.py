@@ -72,10 +72,10 @@ def parse_mapping(items: Sequence[str]) -> dict[str, str | None]:
                 raise CalibrationError(f"{path}: not a YAML mapping of field: column ({error})") from None
             if not isinstance(loaded, dict):
                 raise CalibrationError(f"{path}: expected a mapping of field: column")
-            pairs = [(str(k), None if v is None else str(v)) for k, v in loaded.items()]
+            pairs: list[tuple[str, str | None]] = [(str(k), None if v is None else str(v)) for k, v in loaded.items()]
         else:
-            key, _, value = item.partition("=")
-            pairs = [(key.strip(), value.strip() or None)]
+            field_name, _, column = item.partition("=")
+            pairs = [(field_name.strip(), column.strip() or None)]
         for key, value in pairs:
             if key not in FIELDS:
                 raise CalibrationError(f"--map {key}: unknown field; expected one of {', '.join(FIELDS)}")
@@ -169,7 +169,9 @@ def load_leads(
     check_timezone(timezone)
     leads = read_file(leads_path)
     deals = read_file(deals_path) if deals_path is not None else None
-    sources = [(leads_path, leads)] + ([(deals_path, deals)] if deals is not None else [])
+    sources: list[tuple[Path, pd.DataFrame]] = [(Path(leads_path), leads)]
+    if deals is not None and deals_path is not None:
+        sources.append((Path(deals_path), deals))
     columns: dict[str, tuple[Path, str]] = {}
     for name in FIELDS:
         wanted = mapping.get(name, name)
@@ -233,7 +235,8 @@ def load_leads(
             bad = int(np.flatnonzero(unknown.to_numpy())[0])
             lead = deals_frame["lead_id"].iloc[bad]
             raise CalibrationError(
-                f"{deals_path}: {_row(bad, deals_path)}, column {id_column}: lead id {lead!r} is not in {leads_path}"
+                f"{deals_path}: {_row(bad, Path(str(deals_path)))}, column {id_column}: lead id {lead!r} "
+                f"is not in {leads_path}"
             )
         frame = frame.merge(deals_frame, on="lead_id", how="left")
 

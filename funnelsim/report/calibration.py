@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-COLOURS = tuple(matplotlib.colormaps["tab20"].colors[::2] + matplotlib.colormaps["tab20"].colors[1::2])
+_TAB20 = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+COLOURS = tuple(_TAB20[::2] + _TAB20[1::2])  # the ten strong colours, then their light twins
 STAGE_LABELS = {
     "lead_to_mql": "lead -> MQL",
     "mql_to_sql": "MQL -> SQL",
@@ -25,7 +26,7 @@ STAGE_LABELS = {
 }
 
 
-def write_calibration_report(calibration: Any, folder: Path, name: str) -> list[Path]:
+def write_calibration_report(calibration: Any, folder: Path, name: str) -> None:
     """calibration.csv, weekly_leads.csv, cycle_quantiles.csv (decay_buckets.csv) and charts/*.png."""
     folder = Path(folder)
     charts = folder / "charts"
@@ -43,7 +44,6 @@ def write_calibration_report(calibration: Any, folder: Path, name: str) -> list[
     ]
     if calibration.decay_buckets is not None and calibration.decay_buckets["factor"].notna().any():
         written.append(_decay_chart(calibration.decay_buckets, name, charts / "decay.png"))
-    return written
 
 
 def _arrivals_chart(calibration: Any, name: str, path: Path) -> Path:
@@ -79,6 +79,7 @@ def _profile_chart(calibration: Any, name: str, path: Path) -> Path:
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "dates without a time of day:\nflat hours", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
     ax.set_xticks(range(0, 24, 3))
     ax.set_xlabel("local hour of day")
     ax.set_ylabel("% of leads")
