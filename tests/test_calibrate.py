@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -281,3 +282,44 @@ def test_channel_with_too_few_leads_falls_back_to_the_pooled_rate(tmp_path):
     assert fitted["tiny"]["fit"] * yaml.safe_load(out.read_text())["sales"]["ae"]["win"]["chance"] == pytest.approx(
         pooled, abs=0.02
     )
+
+
+# --- censoring: an open lead is not a loss ---------------------------------------------------
+
+
+def test_cutting_the_data_early_censors_open_deals_instead_of_counting_them_lost(tmp_path):
+    path = _export(WITHOUT_TOUCH, tmp_path, seed=5)
+    run = calibrate_files(path, ["first_touch_at=", "rep_id=", "fit="], until="2026-03-16", timezone="Europe/Berlin")
+    win = run.calibration.figure("sql_to_won")
+    frame = pd.read_csv(path)
+    cutoff = pd.Timestamp("2026-03-16", tz="Europe/Berlin")
+    sql = pd.to_datetime(frame["sql_at"], format="ISO8601", utc=True)
+    won = pd.to_datetime(frame["won_at"], format="ISO8601", utc=True)
+    naive = ((won < cutoff) & (sql < cutoff)).sum() / (sql < cutoff).sum()  # open deals counted as not won
+    assert _inside(win, 0.4), win
+    assert naive < win.ci_low  # ten weeks in, most deals are still open: the naive share is far too low
+    assert _inside(run.calibration.figure("cycle_median_hours"), 240.0)
+
+
+def test_kaplan_meier_with_competing_outcomes_matches_hand_counts():
+    from funnelsim.calibrate.survival import cumulative_incidence
+
+    # no censoring: the plain share, with the binomial variance
+    result = cumulative_incidence(np.arange(10.0), np.array([1, 2, 1, 2, 2, 1, 2, 2, 2, 2]))
+    assert result.final == pytest.approx(0.3)
+    assert result.variance == pytest.approx(0.3 * 0.7 / 10, rel=0.15)
+    # one event kind with censoring, 1 - Kaplan-Meier by hand: events at t=1 (4 at risk) and
+    # t=3 (2 at risk, one censored at t=2), so S = (1 - 1/4) x (1 - 1/2)
+    km = cumulative_incidence(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 1, 0]))
+    assert km.final == pytest.approx(1 - (3 / 4) * (1 / 2))
+    assert (km.reached, km.censored, km.competing) == (2, 2, 0)
+
+
+def test_a_mapping_file_and_dates_without_a_time_of_day(tmp_path):
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("lead_id: id\ncreated_at: created\nchannel: source\nwon_at: won\n")
+    result, out = _invoke(tmp_path, _leads(GOOD), mapping=[str(mapping)])
+    assert result.exit_code == 0, result.output
+    fitted = yaml.safe_load(out.read_text())
+    assert fitted["profiles"]["fitted_all"]["hours"] == [1.0] * 24  # day resolution: no hour profile
+    assert "dates have no time of day" in out.read_text()
