@@ -140,6 +140,13 @@ def run(
         bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
     ] = False,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
+    export_crm: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-crm",
+            help="Also write replication 0's leads as a CRM export (.csv or .parquet), the layout calibrate reads.",
+        ),
+    ] = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
@@ -165,6 +172,22 @@ def run(
         err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
         raise typer.Exit(1) from None
     out_console.print(f"results written to {target}/ (simulated in {result.timings['wall_seconds']:.1f} s)")
+    if export_crm is not None:
+        _export_crm(loaded, seed, reps, export_crm)
+
+
+def _export_crm(scenario: Scenario, seed: int, reps: int, path: Path) -> None:
+    """Replication 0 again, with its per-lead records, written in the CRM layout."""
+    from funnelsim.experiment.runner import replication_seeds
+    from funnelsim.model.simulate import simulate
+    from funnelsim.report.crm import crm_frame, write_crm
+
+    records = simulate(scenario, replication_seeds(seed, reps)[0])
+    try:
+        write_crm(crm_frame(records, scenario), path)
+    except OSError as error:
+        fail(f"--export-crm {path}: cannot write the export: {error}")
+    out_console.print(f"CRM export of replication 0 ({records.n_leads:,} leads) written to {path}")
 
 
 def print_summary(result: RunResult) -> None:
@@ -419,6 +442,164 @@ def sweep(
 
     write_atomically(target, fill)
     out_console.print(f"sweep written to {target}/")
+
+
+# --- calibrate and backtest ----------------------------------------------------------------
+
+Mapping = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="field=column (repeatable), or a YAML file of them; fields: lead_id, created_at, mql_at, channel, "
+        "first_touch_at, sql_at, won_at, lost_at, deal_mrr, rep_id, ae_id, fit. A field named like its column "
+        "needs no mapping; field= leaves it out.",
+    ),
+]
+Timezone = Annotated[str, typer.Option("--timezone", help="Time zone of timestamps without a UTC offset.")]
+DropInvalid = Annotated[
+    bool, typer.Option("--drop-invalid", help="Leave out leads with a stage dated before their creation.")
+]
+
+
+@app.command()
+def calibrate(
+    leads: Annotated[Path, typer.Argument(help="Lead table, CSV or parquet: one row per lead.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Scenario file to write, e.g. my-funnel.yaml.")],
+    deals: Annotated[Path | None, typer.Option("--deals", help="Deals table joined on the lead id.")] = None,
+    map_: Mapping = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Treat the data as observed up to this date (later leads left out).")
+    ] = None,
+    timezone: Timezone = "UTC",
+    name: Annotated[str | None, typer.Option("--name", help="Scenario name (default: the file's stem).")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Calibration report folder (default: calibration/<name>).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Fit only leads created from this date (the funnel as it is now).")
+    ] = None,
+    deal_kind: Annotated[str, typer.Option("--deal-kind", help="deal_mrr values are mrr or one-off.")] = "mrr",
+    drop_invalid: DropInvalid = False,
+) -> None:
+    """Fit a scenario to a CRM export; write it with a comment on every number, and a calibration report."""
+    from funnelsim.calibrate.table import CalibrationError
+
+    try:
+        from funnelsim.calibrate.api import calibrate_files, write_calibration
+    except ImportError as error:
+        fail(f"calibrate needs scipy ({error}); install it with: pip install 'funnelsim[calibrate]'")
+
+    try:
+        outcome = calibrate_files(
+            leads, map_ or [], deals, until, timezone, name, deal_kind, drop_invalid, " ".join(sys.argv[1:]), since
+        )
+    except CalibrationError as error:
+        fail(str(error))
+    for note in outcome.calibration.notes:
+        err_console.print(f"note: {escape(note)}", soft_wrap=True, highlight=False)
+    for warning in outcome.calibration.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True, highlight=False)
+    print_calibration(outcome.calibration.figures_frame(), outcome.scenario.name)
+    folder = report or Path("calibration") / _slug(outcome.scenario.name)
+    try:
+        write_calibration(outcome, out, folder)
+    except OSError as error:
+        fail(f"cannot write {out} or {folder}: {error}")
+    out_console.print(f"scenario written to {out}; calibration report in {folder}/", highlight=False)
+
+
+def print_calibration(figures: Any, name: str) -> None:
+    table = Table(title=f"{name}: fitted against the data (95% intervals)", title_justify="left")
+    for column in ("Section", "Figure", "Channel", "Scenario", "Data", "95% interval", "n"):
+        table.add_column(column, justify="right" if column in ("Scenario", "Data", "95% interval", "n") else "left")
+    last = None
+    for row in figures.itertuples():
+        interval = "" if row.ci_low != row.ci_low else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
+        table.add_row(
+            row.section if row.section != last else "",
+            escape(row.name),
+            escape(row.channel),
+            f"{row.fitted:.4g}",
+            f"{row.observed:.4g}",
+            interval,
+            f"{row.n:,}",
+        )
+        last = row.section
+    out_console.print(table)
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (e.g. from calibrate) or bundled name.")],
+    actual: Annotated[Path, typer.Option("--actual", help="Lead table with what really happened (CSV or parquet).")],
+    from_: Annotated[str, typer.Option("--from", help="First day of the period (leads created from then).")],
+    to: Annotated[str, typer.Option("--to", help="Day after the period (leads created before then).")],
+    deals: Annotated[Path | None, typer.Option("--deals", help="Deals table joined on the lead id.")] = None,
+    map_: Mapping = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Time zone of naive timestamps (default: the scenario's).")
+    ] = None,
+    reps: Reps = 100,
+    seed: Seed = DEFAULT_SEED,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for backtest.csv and the chart.")] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    drop_invalid: DropInvalid = False,
+) -> None:
+    """Simulate a period and set the real leads, won deals and time to win beside the 95% interval; exits 0."""
+    from funnelsim.calibrate.backtest import backtest as api_backtest
+    from funnelsim.calibrate.table import CalibrationError
+    from funnelsim.report.calibration import backtest_chart
+    from funnelsim.report.results import write_atomically
+
+    try:
+        with user_errors():
+            result = api_backtest(
+                scenario,
+                actual,
+                from_,
+                to,
+                map_ or [],
+                deals,
+                timezone,
+                reps,
+                seed,
+                executor,  # type: ignore[arg-type]
+                workers,
+                drop_invalid,
+            )  # type: ignore[arg-type]
+    except CalibrationError as error:
+        fail(str(error))
+    first, last = result.period
+    table = Table(
+        title=f"{result.scenario.name}: backtest of leads created {first} to {last} (followed to "
+        f"{result.observed_until:%Y-%m-%d}), {result.reps} replications",
+        title_justify="left",
+    )
+    for column in ("Quantity", "Channel", "Actual", "Simulated median", "Simulated 95% interval", "Inside"):
+        table.add_column(column, justify="left" if column in ("Quantity", "Channel") else "right")
+    for row in result.table.itertuples():
+        table.add_row(
+            row.quantity,
+            escape(row.channel),
+            f"{row.actual:,.4g}",
+            f"{row.sim_median:,.4g}",
+            f"[{row.sim_low:,.4g}, {row.sim_high:,.4g}]",
+            "yes" if row.inside else "[bold red]no[/]",
+        )
+    out_console.print(table)
+    inside = int(result.table["inside"].sum())
+    out_console.print(
+        f"{inside} of {len(result.table)} actual values inside the simulated 95% interval", highlight=False
+    )
+    target = out or Path("backtest") / _slug(result.scenario.name)
+
+    def fill(folder: Path) -> None:
+        result.table.to_csv(folder / "backtest.csv", index=False)
+        backtest_chart(result.table, result.scenario.name, folder / "backtest.png")
+
+    write_atomically(target, fill)
+    out_console.print(f"backtest written to {target}/", highlight=False)
 
 
 # --- scenario files ------------------------------------------------------------------------
