@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim import metrics
+from funnelsim.capacity import Overload, overload_warnings
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -55,6 +56,17 @@ class RunResult:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    overloads: list[Overload] = field(default_factory=list)  # resources that cannot keep up
+
+    @property
+    def warnings(self) -> list[str]:
+        """One sentence per resource that cannot keep up: its load and what would make it stable."""
+        return [o.message for o in self.overloads]
+
+    @property
+    def overloaded(self) -> list[str]:
+        """Names of the resources that cannot keep up ("SDR desk", "AE pipeline")."""
+        return [o.resource for o in self.overloads]
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -136,11 +148,13 @@ def run(
             progress(1)
     done = [o for o in outputs if o is not None]
     replications = _replication_table(done, seed)
+    summary = metrics.summarise(replications[replications["error"].isna()])
     result = RunResult(
         scenario=scenario,
         seed=seed,
         replications=replications,
-        summary=metrics.summarise(replications[replications["error"].isna()]),
+        summary=summary,
+        overloads=overload_warnings(scenario, summary),
         timeseries=_concat([o.timeseries for o in done]),
         leads=_concat([o.leads for o in done]),
         timings={
