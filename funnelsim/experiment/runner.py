@@ -67,7 +67,7 @@ class RunResult:
     @property
     def overloaded(self) -> list[str]:
         """Names of the resources that cannot keep up ("SDR desk", "AE pipeline")."""
-        return [o.resource for o in self.overloads]
+        return [o.resource for o in self.overloads if o.overloaded]
 
     @property
     def failed(self) -> pd.DataFrame:
