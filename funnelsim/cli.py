@@ -297,10 +297,7 @@ def compare(
         mixed = bool(r.overloaded) != bool(base.overloaded)
         capacity += [capacity_cell(r), "overloaded vs stable: see note" if mixed else ""]
     table.add_row(*capacity, end_section=True)
-    rows: list[dict[str, Any]] = [
-        {"metric": "capacity", base.scenario.name: capacity_cell(base)}
-        | {r.scenario.name: capacity_cell(r) for r in results[1:]}
-    ]
+    rows: list[dict[str, Any]] = []
     for name in wanted:
         info = figure_info(name)
         base_mean = base.summary.set_index("metric")["mean"].get(name, float("nan"))
@@ -340,6 +337,11 @@ def compare(
     def fill(folder: Path) -> None:
         pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
         outcome.incremental.to_csv(folder / "incremental.csv", index=False)
+        capacity = [
+            {"scenario": r.scenario.name, "capacity": capacity_cell(r), "warnings": " | ".join(r.warnings)}
+            for r in results
+        ]
+        pd.DataFrame(capacity).to_csv(folder / "capacity.csv", index=False)
         for r in results:
             r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
         chart_metrics = [
