@@ -153,6 +153,7 @@ def run(
 
 
 def print_summary(result: RunResult) -> None:
+    from funnelsim.metrics import FIGURES
     from funnelsim.report.formatting import figure_info, format_interval, format_value, unit_suffix
 
     summary = result.summary.set_index("metric")
@@ -168,7 +169,8 @@ def print_summary(result: RunResult) -> None:
     table.add_column("Mean", justify="right")
     table.add_column("95% CI", justify="right")
     last_section = None
-    for metric in summary.index:
+    order = {name: i for i, name in enumerate(FIGURES)}
+    for metric in sorted(summary.index, key=lambda m: order.get(m, len(order))):
         if metric.startswith("channel."):
             continue
         info = figure_info(metric)

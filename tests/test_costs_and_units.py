@@ -90,6 +90,8 @@ def test_values_carry_their_units():
     assert format_difference_interval(-0.012, 0.034, "%") == "[-1.2, +3.4] pp"
     assert format_difference(-2.0, "h") == "-2.00 h"
     assert format_value(math.nan, "%") == "–"
+    assert format_value(-0.004, "leads/week") == "0.0 leads/week"
+    assert format_difference(-0.0001, "%") == "0.0 pp"
 
 
 def test_metric_lists_come_from_the_registry():

@@ -30,7 +30,12 @@ def _finite(value: float | None) -> bool:
 
 
 def _number(value: float, unit: str) -> str:
-    """The number alone, rounded as its unit deserves."""
+    """The number alone, rounded as its unit deserves (never a negative zero)."""
+    text = _rounded(value, unit)
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
+def _rounded(value: float, unit: str) -> str:
     if unit == "%":
         return f"{100 * value:.1f}"
     if unit == "money":
