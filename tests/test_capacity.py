@@ -156,6 +156,9 @@ def test_run_and_compare_warn_naming_the_ae_pipeline(tmp_path):
     assert "warning: busy: AE pipeline overloaded" in compared.output
     assert "note: busy is overloaded (AE pipeline) and fixed is stable" in compared.output
     assert "Spend per extra customer" in compared.output
+    # differences of shares in pp, money in the currency, durations with their unit
+    assert re.search(r"[+-]?\d+\.\d pp \[", compared.output)
+    assert re.search(r"\d USD", compared.output) and re.search(r"\d\.\d\d h", compared.output)
 
 
 def test_sweep_marks_the_overloaded_values(tmp_path):
