@@ -1,6 +1,7 @@
 """funnelsim: discrete-event simulation of B2B marketing and sales funnels.
 
-The public API a notebook user calls: `load_scenario`, `simulate`, `run`, `compare`, `sweep`.
+The public API a notebook user calls: `load_scenario`, `simulate`, `run`, `compare`, `sweep`,
+and `register_discipline` for a SAL queue order of one's own.
 """
 
 from __future__ import annotations
@@ -8,13 +9,17 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep
+from funnelsim.model.queues import NO_LEAD, LeadView, QueueDiscipline, register_discipline
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
 
 __all__ = [
+    "NO_LEAD",
     "CompareResult",
+    "LeadView",
+    "QueueDiscipline",
     "Records",
     "RunResult",
     "Scenario",
@@ -23,6 +28,7 @@ __all__ = [
     "__version__",
     "compare",
     "load_scenario",
+    "register_discipline",
     "run",
     "simulate",
     "sweep",

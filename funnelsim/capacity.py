@@ -251,21 +251,19 @@ def _mean_wait_to_open(calendar: WorkCalendar, lo: float, hi: float) -> float:
 def _attempt_starts(scenario: Scenario, sal_at: np.ndarray, calendar: WorkCalendar, handle: float) -> np.ndarray:
     """When each attempt of the cadence starts for a lead that is SAL at `sal_at` (k x points).
 
-    Follow-ups count from the first attempt when the scenario has `sales.sdr.min_gap`
-    (realistic cadences), else from the SAL moment; a follow-up never starts before the last
-    attempt ended, and an attempt due outside open hours waits for the shift.
+    The desk's rule: the first attempt falls due at the cadence's first offset after the SAL;
+    each follow-up at its offset from the start of the first attempt, and at least
+    `sales.sdr.min_gap` after the previous attempt ended; an attempt due outside open hours
+    waits for the shift. Handle times are taken at their mean.
     """
     sdr = scenario.sales.sdr
     offsets = list(sdr.attempts)
-    min_gap = getattr(sdr, "min_gap", None)
+    min_gap = float(getattr(sdr, "min_gap", 0.0))
     starts = np.empty((len(offsets), len(sal_at)))
     starts[0] = _wait_to_open(calendar, sal_at + offsets[0])
     for k in range(1, len(offsets)):
-        if min_gap is None:
-            due = sal_at + offsets[k]
-        else:
-            due = np.maximum(starts[0] + offsets[k] - offsets[0], starts[k - 1] + float(min_gap))
-        starts[k] = _wait_to_open(calendar, np.maximum(due, starts[k - 1] + handle))
+        due = np.maximum(starts[0] + offsets[k], starts[k - 1] + handle + min_gap)
+        starts[k] = _wait_to_open(calendar, due)
     return starts
 
 

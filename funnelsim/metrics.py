@@ -1,8 +1,11 @@
 """Figures of one replication from its records, and summaries with 95% confidence intervals.
 
 A figure's meaning is fixed here; the experiment layer only repeats and aggregates. Lead-based
-figures count the cohort of leads that arrived in [warmup, horizon); time-based figures
-(utilisation, queue length) are averages over the same window.
+figures count the cohort of leads that arrived in the window [warmup, horizon), followed to
+their outcome through the follow-up period after the horizon (cohort accounting); a lead still
+open at its end is censored, and its share is a figure of its own. Time-based figures
+(utilisation, queue length) are averages over the window; revenue in calendar time has its own
+section.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pandas as pd
 
 from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
-from funnelsim.model.records import CUSTOMER, OUTCOME_OF_REASON, R, Records
+from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
@@ -45,6 +48,7 @@ FIGURES: dict[str, Figure] = {
     "self_serve_customers": Figure("Self-serve customers (no rep)", "customers", "Funnel"),
     "assisted_trial_customers": Figure("Trials converted with a rep", "customers", "Funnel"),
     "customers": Figure("New customers", "customers", "Funnel", True),
+    "censored_share": Figure("Window's leads still open at the end of the follow-up (censored)", "%", "Funnel"),
     "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
     "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
     "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion", True),
@@ -72,13 +76,16 @@ FIGURES: dict[str, Figure] = {
     "ae_waiting_mean": Figure("SQLs waiting for an AE slot, time-average", "deals", "Capacity"),
     "ae_backlog_growth_per_week": Figure("SQLs waiting for an AE, growth through the window", "deals/week", "Capacity"),
     "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity"),
-    "bookings_arr": Figure("Bookings (new ARR)", "money", "Revenue", True),
-    "revenue": Figure("Revenue billed in the horizon", "money", "Revenue"),
-    "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue"),
-    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue", True),
-    "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue"),
-    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue", True),
-    "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue"),
+    "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue", True),
+    "cohort_revenue": Figure(
+        "Cohort revenue (each new customer's first months, see retention.cohort_months)", "money", "Revenue"
+    ),
+    "revenue": Figure("Revenue billed by the horizon (window's customers)", "money", "Revenue, calendar time"),
+    "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue, calendar time"),
+    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue, calendar time", True),
+    "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue, calendar time"),
+    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue, calendar time", True),
+    "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue, calendar time"),
     "marketing_spend": Figure("Marketing spend (cost per lead)", "money", "Cost"),
     "team_cost": Figure("Sales team cost (SDRs and AEs)", "money", "Cost"),
     "fixed_cost": Figure("Fixed cost (managers, tools)", "money", "Cost"),
@@ -164,6 +171,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "sql_to_won": _share(count(won), count(won | lost)),
         "mql_to_customer": _share(n_customers, n_mql),
         "lead_to_customer": _share(n_customers, n_leads),
+        "censored_share": _share(count(outcome == IN_PROGRESS), n_leads),
     }
 
     # speed to lead, over the SALs of the cohort (never contacted counts as not answered)
@@ -189,22 +197,24 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     open_capacity = (records.sdr_count or 0) * records.sdr_open_hours
     f["sdr_utilisation"] = _share(busy_open, open_capacity) if records.sdr_count else math.nan
     f["sdr_overtime_hours"] = busy - busy_open
-    sql_at, closed_at = leads["sql_at"], leads["closed_at"]
+    sql_at, closed_at, slot_at = leads["sql_at"], leads["closed_at"], leads["ae_slot_at"]
     load = offered_load(scenario)
     f["sdr_offered_load"] = load.desk.load
-    # AE slots: the pipeline is first come first served and never leaves a slot idle while a
-    # deal waits, so min(slots, open SQLs) slots are taken, each from the moment a deal takes it
+    # an AE slot is occupied from the moment a deal takes it until the deal closes; before
+    # that the SQL waits for one
     slots = records.ae_slots
     has_sql = ~np.isnan(sql_at)
-    opens, closes = sql_at[has_sql], np.where(np.isnan(closed_at), np.inf, closed_at)[has_sql]
+    worked = ~np.isnan(slot_at)
+    pipeline_end = np.where(np.isnan(closed_at), hi, closed_at)[worked]
+    occupied = _overlap_hours(slot_at[worked], pipeline_end, lo, hi)
+    f["ae_utilisation"] = _share(occupied, slots * window) if slots else math.nan
+    sqls, slot_taken = sql_at[has_sql], np.where(np.isnan(slot_at), np.inf, slot_at)[has_sql]
     if slots:
-        taken = _pipeline_integral(opens, closes, lo, hi, lambda n: np.minimum(n, slots))
-        f["ae_utilisation"] = taken / (slots * window)
-        f["ae_waiting_mean"] = _pipeline_integral(opens, closes, lo, hi, lambda n: np.maximum(n - slots, 0)) / window
-        sqls_per_hour = np.count_nonzero((opens >= lo) & (opens < hi)) / window
+        f["ae_waiting_mean"] = _overlap_hours(sqls, slot_taken, lo, hi) / window
+        sqls_per_hour = np.count_nonzero((sqls >= lo) & (sqls < hi)) / window
         f["ae_offered_load"] = sqls_per_hour * load.pipeline.hold_hours / slots
     else:
-        f["ae_utilisation"] = f["ae_waiting_mean"] = f["ae_offered_load"] = math.nan
+        f["ae_waiting_mean"] = f["ae_offered_load"] = math.nan
     f["ae_load_if_prompt"] = load.pipeline.load
     grid = np.arange(lo, hi, 1.0)
     all_sal = ~np.isnan(leads["sal_at"])
@@ -213,8 +223,9 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["sal_backlog_growth_per_week"] = _slope_per_week(
         grid, _in_progress_at(grid, leads["sal_at"][all_sal], wait_end[all_sal])
     )
-    waiting_deals = np.maximum(_in_progress_at(grid, opens, closes) - slots, 0) if slots else None
-    f["ae_backlog_growth_per_week"] = _slope_per_week(grid, waiting_deals) if waiting_deals is not None else math.nan
+    f["ae_backlog_growth_per_week"] = (
+        _slope_per_week(grid, _in_progress_at(grid, sqls, slot_taken)) if slots else math.nan
+    )
     f["sal_wait_mean_hours"] = float(np.mean(wait_end[in_sal] - leads["sal_at"][in_sal])) if n_sal else math.nan
     closed = cohort & ~np.isnan(closed_at)
     f["sales_cycle_mean_days"] = float(np.mean(closed_at[closed] - sql_at[closed]) / 24) if closed.any() else math.nan
@@ -223,16 +234,19 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     growth = (1.0 + scenario.retention.expansion_per_year) ** (1 / 12)
     new = is_customer & cohort
     f["bookings_arr"] = float(leads["deal_mrr"][new].sum() * 12)
+    f["cohort_revenue"] = float(leads["cohort_revenue"][new].sum())
     f["revenue"] = float(leads["revenue"][new].sum())
-    f["mrr_at_horizon"] = float(np.nansum(leads["mrr_at_horizon"][is_customer]))
+    # calendar time: customers won by the horizon (the follow-up's customers are not there yet)
+    by_horizon = is_customer & (leads["customer_at"] < hi)
+    f["mrr_at_horizon"] = float(np.nansum(leads["mrr_at_horizon"][by_horizon]))
     f["arr_at_horizon"] = 12 * f["mrr_at_horizon"]
-    f["customers_at_horizon"] = float(np.count_nonzero(is_customer & np.isnan(leads["churned_at"])))
-    billed = leads["months_billed"][is_customer].astype(np.float64)
-    churned = ~np.isnan(leads["churned_at"][is_customer])
+    f["customers_at_horizon"] = float(np.count_nonzero(by_horizon & np.isnan(leads["churned_at"])))
+    billed = leads["months_billed"][by_horizon].astype(np.float64)
+    churned = ~np.isnan(leads["churned_at"][by_horizon])
     # A churn chance comes at each month-end; an active customer's current month is not over yet.
     completed = billed - ~churned
     f["logo_churn_monthly"] = _share(float(churned.sum()), float(completed.sum()))
-    mrr0 = leads["deal_mrr"][is_customer]
+    mrr0 = leads["deal_mrr"][by_horizon]
     mrr_months = mrr0 * completed if growth == 1.0 else mrr0 * (growth**completed - 1) / (growth - 1)
     churned_mrr = (mrr0 * growth ** np.maximum(billed - 1, 0))[churned]
     f["revenue_churn_monthly"] = _share(float(churned_mrr.sum()), float(mrr_months.sum()))
@@ -284,16 +298,6 @@ def lifetime_value(scenario: Scenario, mrr: np.ndarray, fit: np.ndarray) -> floa
     with np.errstate(divide="ignore", invalid="ignore"):
         paid_months = np.where(np.isclose(kept, 1.0), months, (1.0 - kept**months) / (1.0 - kept))
     return float(np.mean(mrr * paid_months) * scenario.costs.gross_margin)
-
-
-def _pipeline_integral(opens: np.ndarray, closes: np.ndarray, lo: float, hi: float, of) -> float:
-    """Integral over [lo, hi) of of(n(t)), n(t) = deals opened and not yet closed at t."""
-    times = np.concatenate([opens, closes[np.isfinite(closes)]])
-    steps = np.concatenate([np.ones(len(opens)), -np.ones(np.count_nonzero(np.isfinite(closes)))])
-    order = np.argsort(times, kind="stable")
-    times, open_after = np.clip(times[order], lo, hi), np.cumsum(steps[order])
-    lengths = np.diff(np.append(times, hi))
-    return float((of(open_after) * lengths).sum())
 
 
 def _slope_per_week(t_hours: np.ndarray, level: np.ndarray) -> float:

@@ -684,7 +684,7 @@ def _decay_section(case: Case, result: VerifyResult) -> list[str]:
         "## Lead-response calibration: the decay table",
         "",
         "The decay factor f(d) at response delay d multiplies both the chance that an attempt reaches the lead "
-        "and the chance that a reached lead qualifies (`SalesDesk._finish_attempt`), so with one attempt and "
+        "and the chance that a reached lead qualifies (`SalesDesk.reached`), so with one attempt and "
         "reach 1 a lead first called at delay d becomes an SQL with chance qualify × f(d)². The table, from "
         "`sales.decay` of `scenarios/speed-to-lead.yaml` (linear between points, flat after the last):",
         "",

@@ -9,7 +9,9 @@ Events at one instant run in this order, by SimPy event priority (then in the or
 4. ``DEAL_CLOSES``: an AE deal closing, after every SQL of that instant.
 
 So a rep that finishes at 10:00 is free before a lead arriving at 10:00 is handed out, and the
-lead goes to the rep that has waited longest. Nothing else orders simultaneous events.
+lead goes to the rep that has waited longest. Leads falling due at the same instant (two
+follow-ups of leads first called when the shift opened, say) all join the SAL queue before
+any SDR picks among them. Nothing else orders simultaneous events.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import simpy
 from simpy.events import Event
 
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.columns import bools, floats, ints
 from funnelsim.model.environment import DealCloses
 from funnelsim.model.records import R
 
@@ -26,6 +27,7 @@ ASSISTED, DEAL_LOST = R["assisted"], R["deal_lost"]
 class DealColumns(Protocol):
     """The per-lead output columns the pipeline writes."""
 
+    ae_slot_at: np.ndarray
     opportunity_at: np.ndarray
     closed_at: np.ndarray
     reason: np.ndarray
@@ -49,10 +51,11 @@ class AePipeline:
         self.env = env
         self.slots = simpy.Resource(env, capacity=sys.maxsize if slots is None else slots)
         self.calendar = calendar
-        self.cycle = memoryview(np.ascontiguousarray(cycle_hours, dtype=np.float64))
-        self.wins = memoryview(np.ascontiguousarray(win_draw < win_chance))
-        self.opportunity_at, self.closed_at = memoryview(out.opportunity_at), memoryview(out.closed_at)
-        self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
+        self.cycle = floats(cycle_hours)
+        self.wins = bools(win_draw < win_chance)
+        self.ae_slot_at = floats(out.ae_slot_at)
+        self.opportunity_at, self.closed_at = floats(out.opportunity_at), floats(out.closed_at)
+        self.reason, self.ended_at = ints(out.reason), floats(out.ended_at)
 
     def open_opportunity(self, lead: int) -> None:
         """An SQL enters the pipeline now."""
@@ -63,6 +66,7 @@ class AePipeline:
         env, calendar = self.env, self.calendar
         with self.slots.request() as slot:
             yield slot
+            self.ae_slot_at[lead] = env.now
             starts = calendar.next_open(env.now)
             self.opportunity_at[lead] = starts
             closes = calendar.next_open(starts + self.cycle[lead])

@@ -5,37 +5,20 @@ name a scenario's `sales.queue` gives. Leads are pushed in the order they become
 when their first attempt is due, follow-ups when they fall due); a lead is an integer index
 into the desk's per-lead arrays, which a discipline reads through `LeadView`.
 
-A discipline of your own::
-
-    from funnelsim import LeadView, register_discipline
-
-    @register_discipline("paid_newest_first")
-    class PaidNewestFirst:
-        \"\"\"Newest lead from a paid channel first; then the oldest of the rest.\"\"\"
-
-        def __init__(self, leads: LeadView) -> None:
-            self.paid = {leads.channel_code(name) for name in ("paid_search", "paid_social")}
-            self.channel, self.urgent, self.rest = leads.channel, [], deque()
-
-        def push(self, lead: int, first_attempt: bool) -> None:
-            (self.urgent if self.channel[lead] in self.paid else self.rest).append(lead)
-
-        def pop(self, now: float) -> int:
-            return self.urgent.pop() if self.urgent else self.rest.popleft() if self.rest else NO_LEAD
-
-        def __len__(self) -> int:
-            return len(self.urgent) + len(self.rest)
+A discipline of your own is a class with these three methods, registered with
+`register_discipline(name)`: the README shows one in a few lines (newest first among paid leads).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from itertools import count
 from typing import Protocol, TypeVar
 
+from funnelsim.model.columns import Column
 from funnelsim.scenario.schema import QUEUE_DISCIPLINES
 
 NO_LEAD = -1
@@ -46,9 +29,9 @@ NO_LEAD = -1
 class LeadView:
     """What a discipline may read of the leads in the SAL queue (indexed by lead, read-only)."""
 
-    sal_at: Sequence[float]  # clock hours at which the lead was accepted by sales
-    fit: Sequence[float]  # ICP fit in [0, 1]
-    channel: Sequence[int]  # channel code: an index into `channel_names`
+    sal_at: Column[float]  # clock hours at which the lead was accepted by sales
+    fit: Column[float]  # ICP fit in [0, 1]
+    channel: Column[int]  # channel code: an index into `channel_names`
     channel_names: tuple[str, ...]
     sla_hours: float  # the scenario's first-response SLA
 

@@ -52,12 +52,14 @@ LEAD_COLUMNS: dict[str, str] = {
     "sdr": "int32",
     "reached_at": "float64",
     "sql_at": "float64",
+    "ae_slot_at": "float64",
     "opportunity_at": "float64",
     "closed_at": "float64",
     "customer_at": "float64",
     "churned_at": "float64",
     "months_billed": "int32",
     "revenue": "float64",
+    "cohort_revenue": "float64",
     "mrr_at_horizon": "float64",
     "reason": "int8",
     "ended_at": "float64",
@@ -72,9 +74,11 @@ class Records:
     attempt_start: np.ndarray
     attempt_end: np.ndarray
     attempt_sdr: np.ndarray
+    attempt_lead: np.ndarray  # the lead (row of `leads`) each attempt called
     channel_names: tuple[str, ...]
-    horizon_hours: float
-    warmup_hours: float
+    horizon_hours: float  # arrivals stop here; capacity and calendar figures end here
+    warmup_hours: float  # the window of the cohort is [warmup_hours, horizon_hours)
+    until_hours: float  # the model ran until here: the horizon plus the follow-up period
     sdr_count: int | None
     ae_slots: int | None
     sdr_open_hours: float  # one SDR's open hours in [warmup, horizon]
@@ -91,9 +95,11 @@ class Records:
         """The per-lead table with readable categories (one row per lead)."""
         frame = pd.DataFrame({k: v for k, v in self.leads.items() if k not in ("channel", "reason")})
         frame.insert(0, "lead_id", np.arange(self.n_leads, dtype=np.int64))
-        frame.insert(1, "channel", pd.Categorical.from_codes(self.leads["channel"], self.channel_names))
-        frame["outcome"] = pd.Categorical.from_codes(self.outcome(), OUTCOMES)
-        frame["reason"] = pd.Categorical.from_codes(self.leads["reason"], REASONS)
+        frame.insert(
+            1, "channel", pd.Categorical.from_codes(self.leads["channel"], categories=list(self.channel_names))
+        )
+        frame["outcome"] = pd.Categorical.from_codes(self.outcome(), categories=list(OUTCOMES))
+        frame["reason"] = pd.Categorical.from_codes(self.leads["reason"], categories=list(REASONS))
         if replication is not None:
             frame.insert(0, "replication", np.int32(replication))
         return frame

@@ -28,8 +28,11 @@ def draw_retention(
     mrr: np.ndarray,
     horizon_hours: float,
     rng: np.random.Generator,
+    cohort_months: int = 12,
 ) -> dict[str, np.ndarray]:
-    """Churn time, months billed, revenue and current MRR of each customer up to the horizon."""
+    """Each customer's churn time, months billed, revenue and MRR in calendar time up to the
+    horizon (a customer won after it has none there), and its cohort revenue: what it bills in
+    its first `cohort_months` months, wherever they fall."""
     n = len(customer_at)
     hazard = monthly_hazard(retention, fit)
     u = rng.random(n)
@@ -37,17 +40,22 @@ def draw_retention(
         # inverse CDF of the geometric law on {1, 2, ...}: months paid before churning
         paid_total = np.where(hazard > 0, np.ceil(np.log1p(-u) / np.log1p(-hazard)), np.inf)
     paid_total = np.maximum(paid_total, 1)
-    months_open = np.floor((horizon_hours - customer_at) / HOURS_PER_MONTH) + 1
+    months_open = np.maximum(np.floor((horizon_hours - customer_at) / HOURS_PER_MONTH) + 1, 0)
     billed = np.minimum(paid_total, months_open)
     churned_at = customer_at + paid_total * HOURS_PER_MONTH
     churned_at = np.where(churned_at <= horizon_hours, churned_at, np.nan)
     growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
-    revenue = mrr * billed if growth == 1.0 else mrr * (growth**billed - 1) / (growth - 1)
-    active = np.isnan(churned_at)
+    active = np.isnan(churned_at) & (customer_at < horizon_hours)
     mrr_now = np.where(active, mrr * growth ** (billed - 1), 0.0)
     return {
         "churned_at": churned_at,
         "months_billed": billed.astype(np.int32),
-        "revenue": revenue,
+        "revenue": _billed(mrr, billed, growth),
+        "cohort_revenue": _billed(mrr, np.minimum(paid_total, cohort_months), growth),
         "mrr_at_horizon": mrr_now,
     }
+
+
+def _billed(mrr: np.ndarray, months: np.ndarray, growth: float) -> np.ndarray:
+    """What a customer pays over its first `months` months, its MRR growing by `growth` a month."""
+    return mrr * months if growth == 1.0 else mrr * (growth**months - 1) / (growth - 1)

@@ -20,14 +20,19 @@ is served when. Same-instant order: `model/environment.py`.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
+from itertools import count
+from typing import cast
 
 import numpy as np
 from simpy.events import Event
 
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.columns import Column, bools, floats, ints
 from funnelsim.model.decay import InterestCurve, no_decay
 from funnelsim.model.environment import DeskEnvironment, LeadDue
 from funnelsim.model.pipeline import AePipeline
@@ -67,6 +72,7 @@ class SalesOutcome:
         self.sdr = np.full(m, NO_REP, dtype=np.int32)
         self.reached_at = np.full(m, np.nan)
         self.sql_at = np.full(m, np.nan)
+        self.ae_slot_at = np.full(m, np.nan)
         self.opportunity_at = np.full(m, np.nan)
         self.closed_at = np.full(m, np.nan)
         self.reason = np.full(m, UNRESOLVED, dtype=np.int8)
@@ -77,19 +83,21 @@ class SalesOutcome:
         self.attempt_start = np.empty(0)
         self.attempt_end = np.empty(0)
         self.attempt_sdr = np.empty(0, dtype=np.int32)
+        self.attempt_lead = np.empty(0, dtype=np.int64)  # position of the attempt's lead in SAL order
 
 
 class SalQueue:
     """The SAL queue of one pool of SDRs (all of them, or one SDR under round robin).
 
-    Its MQLs come in SAL order from its share of the MQL feed (`enters_at[first::step]`). A lead
-    is in the queue from the moment its first attempt is due; the queue takes it in when an SDR
-    looks for work, so a lead that falls due while every SDR is busy costs no event. Leads wait
-    in `waiting`, ordered by the discipline; SDRs with nothing to do wait in `idle_reps` (their
-    wake-up events), first come first served.
+    Its MQLs come in SAL order from its share of the MQL feed (`enters_at[first::step]`); its
+    follow-ups come from the desk as they are scheduled. A lead is in the queue from the moment
+    its attempt is due; the queue takes it in, in time order (an MQL before a follow-up due at
+    the same instant), when an SDR looks for work, so a lead that falls due while every SDR is
+    busy or off shift costs no event. Leads wait in `waiting`, ordered by the discipline; SDRs
+    with nothing to do wait in `idle_reps` (their wake-up events), first come first served.
     """
 
-    def __init__(self, discipline: QueueDiscipline, enters_at: memoryview, first: int, step: int) -> None:
+    def __init__(self, discipline: QueueDiscipline, enters_at: Column[float], first: int, step: int) -> None:
         self.waiting = discipline
         self.idle_reps: deque[Event] = deque()
         self.enters_at = enters_at
@@ -97,21 +105,41 @@ class SalQueue:
         self.step = step
         self.stop = len(enters_at)
         self.next_mql_at = enters_at[first] if first < self.stop else INF  # when it falls due
-        self.feed_pending = False  # whether a LeadDue event waits for the next MQL
+        self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, order, lead) not yet taken in
+        self.follow_up_order = count()
+        self.next_due_at = self.next_mql_at  # when the next lead not yet taken in falls due
+        self.wake_times: list[float] = []  # sorted times of the LeadDue events waiting to hand out leads
+
+    def add_follow_up(self, due: float, lead: int) -> None:
+        """A follow-up that falls due later joins the queue then."""
+        heappush(self.follow_ups, (due, next(self.follow_up_order), lead))
+        if due < self.next_due_at:
+            self.next_due_at = due
 
     def take_in(self, now: float, including_now: bool) -> int:
-        """Take in the MQLs whose first attempt is due by `now`, in SAL order; how many.
+        """Take in the leads due by `now`, in time order; how many.
 
         An SDR freed at `now` takes in only those due before it: a lead due at the same
         instant goes to the SDR that has waited longest (see model/environment.py)."""
-        enters_at, step, stop, waiting = self.enters_at, self.step, self.stop, self.waiting
+        enters_at, step, stop, waiting, follow_ups = self.enters_at, self.step, self.stop, self.waiting, self.follow_ups
         i, taken = self.next_mql, 0
-        while i < stop and (enters_at[i] < now or (including_now and enters_at[i] == now)):
-            waiting.push(i, True)
-            i += step
+        mql_at = enters_at[i] if i < stop else INF
+        while True:
+            if follow_ups and follow_ups[0][0] < mql_at:
+                due = follow_ups[0][0]
+                if not (due < now or (including_now and due == now)):
+                    break
+                waiting.push(heappop(follow_ups)[2], False)
+            elif mql_at < now or (including_now and mql_at == now):
+                waiting.push(i, True)
+                i += step
+                mql_at = enters_at[i] if i < stop else INF
+            else:
+                break
             taken += 1
         self.next_mql = i
-        self.next_mql_at = enters_at[i] if i < stop else INF
+        self.next_mql_at = mql_at
+        self.next_due_at = min(mql_at, follow_ups[0][0]) if follow_ups else mql_at
         return taken
 
 
@@ -139,24 +167,24 @@ class SalesDesk:
         ae_slots: int | None,
         ae_calendar: WorkCalendar,
         horizon_hours: float,
+        min_gap_hours: float = 0.0,
     ) -> None:
         self.env = DeskEnvironment()
         m = len(leads.sal_at)
         self.m = m
         self.inputs = leads
         self.out = out = SalesOutcome(m, len(attempt_offsets))
-        view = _view
-        self.sal_at = view(leads.sal_at)
-        self.enters_at = view(leads.sal_at + float(attempt_offsets[0]))  # when the first attempt is due
-        self.trial = view(leads.trial, bool)
-        self.abandon_at = view(leads.abandon_at)
-        self.qualify_chance = view(leads.qualify_chance)
-        self.handle = view(leads.handle_hours)
-        self.reach_draw = view(leads.reach_draw)
-        self.qualify_draw = view(leads.qualify_draw)
-        self.reached_at, self.sql_at = memoryview(out.reached_at), memoryview(out.sql_at)
-        self.reason, self.ended_at = memoryview(out.reason), memoryview(out.ended_at)
-        self.slot_start, self.slot_sdr = memoryview(out.slot_start), memoryview(out.slot_sdr)
+        self.sal_at = floats(leads.sal_at)
+        self.enters_at = floats(leads.sal_at + float(attempt_offsets[0]))  # when the first attempt is due
+        self.trial = bools(leads.trial)
+        self.abandon_at = floats(leads.abandon_at)
+        self.qualify_chance = floats(leads.qualify_chance)
+        self.handle = floats(leads.handle_hours)
+        self.reach_draw = floats(leads.reach_draw)
+        self.qualify_draw = floats(leads.qualify_draw)
+        self.reached_at, self.sql_at = floats(out.reached_at), floats(out.sql_at)
+        self.reason, self.ended_at = ints(out.reason), floats(out.ended_at)
+        self.slot_start, self.slot_sdr = floats(out.slot_start), ints(out.slot_sdr)
         self.attempts_made = [0] * m  # a list: read and bumped on every attempt
 
         self.offsets = [float(o) for o in attempt_offsets]
@@ -167,7 +195,8 @@ class SalesDesk:
         self.interest = interest
         self.decays = interest is not no_decay
         self.decay_clock = 1.0 / decay_slowdown
-        self.horizon = horizon_hours
+        self.horizon = horizon_hours  # the end of the run: the scenario's horizon plus its follow-up
+        self.min_gap = min_gap_hours
         self.pipeline = AePipeline(
             self.env,
             slots=ae_slots,
@@ -180,8 +209,8 @@ class SalesDesk:
 
         lead_view = LeadView(
             sal_at=self.sal_at,
-            fit=view(leads.fit),
-            channel=memoryview(np.ascontiguousarray(leads.channel, dtype=np.int64)),
+            fit=floats(leads.fit),
+            channel=ints(np.ascontiguousarray(leads.channel, dtype=np.int64)),
             channel_names=channel_names,
             sla_hours=sla_hours,
         )
@@ -211,28 +240,20 @@ class SalesDesk:
     # --- the story -----------------------------------------------------------------------
 
     def feed(self, queue: SalQueue) -> None:
-        """The MQL feed: while SDRs wait (always, for an unlimited desk), the next MQL to fall due
-        is an event that hands it out."""
-        due = queue.next_mql_at
-        if not queue.feed_pending and due < self.horizon:
-            queue.feed_pending = True
-            LeadDue(self.env, due - self.env.now, queue).callbacks.append(self._mqls_due)
+        """While SDRs wait (always, for an unlimited desk), the next lead to fall due, MQL or
+        follow-up, is a LeadDue event that hands it out."""
+        due = queue.next_due_at
+        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[0]):
+            insort(queue.wake_times, due)
+            LeadDue(self.env, due - self.env.now, (queue, due)).callbacks.append(self._leads_due)
 
-    def _mqls_due(self, event: Event) -> None:
-        queue: SalQueue = event.value
-        queue.feed_pending = False
-        for _ in range(queue.take_in(self.env.now, including_now=True)):
+    def _leads_due(self, event: Event) -> None:
+        queue, due = cast(tuple[SalQueue, float], event.value)
+        queue.wake_times.remove(due)
+        for _ in range(queue.take_in(due, including_now=True)):
             self.wake_a_rep(queue)
         if queue.idle_reps or self.unlimited:
             self.feed(queue)
-
-    def follow_up_due(self, lead: int, including_now: bool) -> None:
-        """A follow-up falls due: the lead rejoins its queue, behind the MQLs that fell due first."""
-        queue = self.queues[lead % self.n_queues]
-        taken = queue.take_in(self.env.now, including_now)
-        queue.waiting.push(lead, False)
-        for _ in range(taken + 1):
-            self.wake_a_rep(queue)
 
     def wake_a_rep(self, queue: SalQueue) -> None:
         """A lead just became due: the SDR that has waited longest is handed it (unlimited: a new one)."""
@@ -261,7 +282,7 @@ class SalesDesk:
                     yield timeout(opens - now)
                     continue
                 shift_ends = span[1]
-            if queue.next_mql_at < now:
+            if queue.next_due_at < now:
                 take_in(now, False)
             lead = take_next(now)
             while lead != no_lead and abandon_at[lead] <= now:  # it gave up before anyone called
@@ -304,17 +325,22 @@ class SalesDesk:
             self.ended_at[lead] = ended
 
     def follow_up(self, lead: int, attempt: int, ended: float) -> None:
-        """Not reached: the cadence's next attempt falls due at its offset, or gives way to patience."""
-        due = max(self.sal_at[lead] + self.offsets[attempt], ended)
+        """Not reached: the cadence's next attempt falls due at its offset from the first call, and
+        at least the minimum gap after this one ended, unless the lead's patience runs out first."""
+        first_call = self.slot_start[lead * self.n_attempts]
+        due = max(first_call + self.offsets[attempt], ended + self.min_gap)
+        queue = self.queues[lead % self.n_queues]
         if due >= self.abandon_at[lead]:
             self.give_up(lead)
         elif due == ended:  # already due: it waits behind the leads due before this instant
-            self.follow_up_due(lead, including_now=False)
+            taken = queue.take_in(ended, including_now=False)
+            queue.waiting.push(lead, False)
+            for _ in range(taken + 1):
+                self.wake_a_rep(queue)
         elif due < self.horizon:
-            LeadDue(self.env, due - ended, lead).callbacks.append(self._follow_up_due)
-
-    def _follow_up_due(self, event: Event) -> None:
-        self.follow_up_due(event.value, including_now=True)
+            queue.add_follow_up(due, lead)
+            if queue.idle_reps or self.unlimited:
+                self.feed(queue)
 
     def give_up(self, lead: int) -> None:
         """Patience ran out before an SDR reached the lead (a trial lead just stops being worked)."""
@@ -340,6 +366,7 @@ class SalesDesk:
         out.attempt_start = out.slot_start[made]
         out.attempt_end = np.minimum(out.attempt_start + inputs.handle_hours[made], horizon)
         out.attempt_sdr = out.slot_sdr[made]
+        out.attempt_lead = np.flatnonzero(made) // k
         del self.slot_start, self.slot_sdr
         out.slot_start = out.slot_sdr = None  # type: ignore[assignment]
         reason = out.reason
@@ -351,9 +378,3 @@ class SalesDesk:
         reason[gone] = ABANDONED
         out.ended_at[gone] = inputs.abandon_at[gone]
         reason[waiting & ~gone] = R["in_sal"]
-
-
-def _view(values: np.ndarray, dtype: type = float) -> memoryview:
-    """A zero-copy memoryview whose items read as Python floats (or bools)."""
-    wanted = np.bool_ if dtype is bool else np.float64
-    return memoryview(np.ascontiguousarray(values, dtype=wanted))

@@ -6,6 +6,8 @@ retention), and arrivals one per channel, so the same seed shares arrivals acros
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from funnelsim.model.calendar import WorkCalendar
@@ -34,18 +36,23 @@ def fit_effect(chance: FitChance, fit: np.ndarray) -> np.ndarray:
 
 
 def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
-    """Run one replication of `scenario` and return its columnar records."""
+    """Run one replication of `scenario` and return its columnar records.
+
+    Leads arrive until the horizon; the model then runs on for the follow-up period, so the
+    leads of the window reach their outcome (cohort accounting). A lead still open at the end
+    of the follow-up is censored: its reason says which stage it is in."""
     streams = seed_streams(seed)
     horizon, sales = scenario.horizon, scenario.sales
+    until = horizon + scenario.follow_up_hours
     leads = _arrive(scenario, streams["arrivals"])
-    mql = _nurture(scenario, leads, np.random.default_rng(streams["nurture"]))
+    mql = _nurture(scenario, leads, until, np.random.default_rng(streams["nurture"]))
     sales_seeds = dict(zip(SALES_DRAWS, streams["sales"].spawn(len(SALES_DRAWS))))
     draw = {k: np.random.default_rng(s) for k, s in sales_seeds.items()}
     to_sales, trial_leads = _route_mqls(scenario, leads, mql, draw["route"])
     del mql
-    calendars = {name: _calendar(scenario, name) for name in {sales.sdr.calendar, sales.ae.calendar}}
-    desk_events = _run_sales_desk(scenario, leads, to_sales, draw, calendars)
-    _resolve_trials(scenario, leads, trial_leads, draw["trial"])
+    calendars = {name: _calendar(scenario, name, until) for name in {sales.sdr.calendar, sales.ae.calendar}}
+    desk_events = _run_sales_desk(scenario, leads, to_sales, draw, calendars, until)
+    _resolve_trials(scenario, leads, trial_leads, until, draw["trial"])
 
     # customers: won deals and converted trials
     won = leads["reason"] == R["assisted"]
@@ -60,6 +67,7 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
         leads["deal_mrr"][customers],
         horizon,
         np.random.default_rng(streams["retention"]),
+        scenario.retention.cohort_months,
     )
     for name, values in kept.items():
         leads[name][customers] = values
@@ -69,9 +77,11 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
         attempt_start=desk_events["attempt_start"],
         attempt_end=desk_events["attempt_end"],
         attempt_sdr=desk_events["attempt_sdr"],
+        attempt_lead=desk_events["attempt_lead"],
         channel_names=tuple(scenario.channels),
         horizon_hours=horizon,
         warmup_hours=scenario.warmup,
+        until_hours=until,
         sdr_count=sales.sdr.count if isinstance(sales.sdr.count, int) else None,
         ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
         sdr_open_hours=calendars[sales.sdr.calendar].open_hours(scenario.warmup, horizon),
@@ -93,13 +103,13 @@ def _arrive(scenario: Scenario, seed: np.random.SeedSequence) -> dict[str, np.nd
     return leads
 
 
-def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Nurture every lead; record those that end it in the horizon; return the MQLs (indices)."""
+def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], until: float, rng: np.random.Generator) -> np.ndarray:
+    """Nurture every lead; record those that end it before `until`; return the MQLs (indices)."""
     offset, engagement, reason = draw_nurture(scenario, leads["fit"], leads["intent"], rng)
     leads["engagement"] = engagement
     ended = leads["arrival_at"] + offset
     del offset
-    in_horizon = ended < scenario.horizon
+    in_horizon = ended < until
     is_mql = reason < 0
     leads["mql_at"][is_mql] = ended[is_mql]
     finished = ~is_mql & in_horizon
@@ -128,8 +138,8 @@ def _route_mqls(
     return to_sales, mql[trial]
 
 
-def _calendar(scenario: Scenario, name: str) -> WorkCalendar:
-    return WorkCalendar.build(scenario.calendar(name), scenario.start, scenario.timezone, scenario.horizon)
+def _calendar(scenario: Scenario, name: str, until: float) -> WorkCalendar:
+    return WorkCalendar.build(scenario.calendar(name), scenario.start, scenario.timezone, until)
 
 
 def _run_sales_desk(
@@ -138,7 +148,8 @@ def _run_sales_desk(
     to_sales: np.ndarray,
     draw: dict[str, np.random.Generator],
     calendars: dict[str, WorkCalendar],
-) -> dict[str, np.ndarray]:
+    until: float,
+) -> dict[str, Any]:
     """Draw every sales-stage random number per lead, run the desk, write results back."""
     sales = scenario.sales
     m, n_attempts = len(to_sales), len(sales.sdr.attempts)
@@ -177,10 +188,11 @@ def _run_sales_desk(
         decay_slowdown=sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0,
         ae_slots=sales.ae.count * sales.ae.capacity if isinstance(sales.ae.count, int) else None,
         ae_calendar=calendars[sales.ae.calendar],
-        horizon_hours=scenario.horizon,
+        horizon_hours=until,
+        min_gap_hours=sales.sdr.min_gap,
     )
     out = desk.run()
-    for name in ("first_contact_at", "reached_at", "sql_at", "opportunity_at", "closed_at", "ended_at"):
+    for name in ("first_contact_at", "reached_at", "sql_at", "ae_slot_at", "opportunity_at", "closed_at", "ended_at"):
         leads[name][to_sales] = getattr(out, name)
     leads["attempts"][to_sales] = out.attempts
     leads["sdr"][to_sales] = out.sdr
@@ -190,6 +202,7 @@ def _run_sales_desk(
         "attempt_start": out.attempt_start,
         "attempt_end": out.attempt_end,
         "attempt_sdr": out.attempt_sdr,
+        "attempt_lead": to_sales[out.attempt_lead],
         "events": desk.events_scheduled,
     }
 
@@ -199,7 +212,7 @@ def _interest(scenario: Scenario):
 
 
 def _resolve_trials(
-    scenario: Scenario, leads: dict[str, np.ndarray], trial_leads: np.ndarray, rng: np.random.Generator
+    scenario: Scenario, leads: dict[str, np.ndarray], trial_leads: np.ndarray, until: float, rng: np.random.Generator
 ) -> None:
     """A trial converts at its end: on its own, or at `assisted_uplift` times that if a rep reached it."""
     self_serve, sales = scenario.self_serve, scenario.sales
@@ -214,6 +227,6 @@ def _resolve_trials(
         chance[i] = min(1.0, self_serve.convert * sales.assisted_uplift * interest(delay))
     converts = rng.random(len(trial_leads)) < chance
     reason = np.where(converts, np.where(worked, R["assisted_trial"], R["self_serve"]), R["trial_expired"])
-    reason = np.where(ends < scenario.horizon, reason, R["in_trial"]).astype(np.int8)
+    reason = np.where(ends < until, reason, R["in_trial"]).astype(np.int8)
     leads["reason"][trial_leads] = reason
-    leads["ended_at"][trial_leads] = np.where(ends < scenario.horizon, ends, np.nan)
+    leads["ended_at"][trial_leads] = np.where(ends < until, ends, np.nan)

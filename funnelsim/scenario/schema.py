@@ -283,6 +283,12 @@ class SdrPool(Strict):
     calendar: str = ALWAYS
     handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
     attempts: Cadence = Field(default_factory=lambda: [0.0], min_length=1)
+    """The cadence: the first entry is when the first attempt falls due after the SAL (usually 0h);
+    each later entry is when that follow-up falls due, counted from the start of the first attempt,
+    because a cadence is a sequence a rep starts with the first call."""
+    min_gap: Hours = 0.5
+    """No attempt on a lead starts sooner than this after its previous attempt ended. Default 30 min:
+    an assumption (a redial within half an hour of a missed call reads as pestering)."""
     reach: Probability = 1.0
 
 
@@ -338,6 +344,8 @@ class Retention(Strict):
     poor_fit_below: Probability = 0.4
     poor_fit_churn_factor: NonNegative = 1.0
     expansion_per_year: NonNegative = 0.0
+    cohort_months: int = Field(12, ge=1, le=600)
+    """Cohort revenue counts each new customer's billing over its first this many months."""
     ltv_horizon: PositiveHours = 5 * 8766.0  # LTV counts at most this long after the sale (5 years)
     discount_rate: NonNegative = 0.0  # annual rate at which LTV discounts future months
 
@@ -360,6 +368,9 @@ class Scenario(Strict):
     start: dt.date
     horizon: PositiveHours
     warmup: Hours = 0.0
+    follow_up: Hours | Literal["auto"] = "auto"
+    """After the horizon no lead arrives, and the model runs on this long so that the window's
+    leads reach their outcome; `auto` derives it from the funnel (see `follow_up_hours`)."""
     timezone: str = "UTC"
     currency: str = "USD"
     calendars: dict[str, Calendar] = Field(default_factory=dict)
@@ -399,6 +410,24 @@ class Scenario(Strict):
                     f"expected one of {', '.join(sorted(known_calendars))}"
                 )
         return self
+
+    @property
+    def follow_up_hours(self) -> float:
+        """How long the model runs on after the horizon. `auto`: the longest a lead can take
+        from arrival to its outcome at the 99th percentile: nurture, then a week in the SAL queue,
+        the cadence (each follow-up at least `min_gap` apart), patience, the trial and the sales
+        cycle (each at its 99th percentile), then a week's slack for the AE calendar."""
+        if self.follow_up != "auto":
+            return float(self.follow_up)
+        week = 168.0
+        nurture = self.nurture.max_length or (self.nurture.touches[-1] if self.nurture.touches else 0.0)
+        sdr = self.sales.sdr
+        cadence = sdr.attempts[-1] + len(sdr.attempts) * sdr.min_gap
+        if self.sales.patience is not None:
+            cadence = min(cadence, self.sales.patience.quantile(0.99))
+        trial = self.self_serve.trial_length if self.self_serve.trial > 0 else 0.0
+        cycle = self.sales.ae.cycle.quantile(0.99)
+        return nurture + week + max(cadence, trial) + cycle + week
 
     def profile(self, name: str) -> Profile:
         return self.profiles.get(name) or BUILTIN_PROFILES[name]
