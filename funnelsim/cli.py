@@ -462,7 +462,7 @@ def sweep(
             entry = summary.loc[name]
             cells.append(
                 f"{format_value(entry['mean'], unit, money)} "
-                f"{format_interval(entry['ci_low'], entry['ci_high'], unit, money)}"
+                f"{format_interval(entry['ci_low'], entry['ci_high'], unit, money, with_unit=False)}"
             )
             rows.append(
                 {
