@@ -32,29 +32,14 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 USER_ERROR_EXIT = 2
 
-HEADLINE = (
-    "leads",
-    "mqls",
-    "sals",
-    "sqls",
-    "customers",
-    "lead_to_customer",
-    "mql_to_customer",
-    "sal_to_sql",
-    "response_delay_median_hours",
-    "answered_within_5min",
-    "answered_within_1h",
-    "sla_attainment",
-    "abandon_rate",
-    "sdr_utilisation",
-    "ae_utilisation",
-    "bookings_arr",
-    "arr_at_horizon",
-    "logo_churn_monthly",
-    "cac",
-    "ltv_to_cac",
-    "payback_months",
-)
+
+def _headline() -> tuple[str, ...]:
+    from funnelsim.metrics import HEADLINE
+
+    return HEADLINE
+
+
+SWEEP_DEFAULT = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
 
 
 def fail(message: str) -> NoReturn:
@@ -191,10 +176,12 @@ def _export_crm(scenario: Scenario, seed: int, reps: int, path: Path) -> None:
 
 
 def print_summary(result: RunResult) -> None:
+    from funnelsim.metrics import FIGURES
     from funnelsim.report.formatting import figure_info, format_interval, format_value, unit_suffix
 
     summary = result.summary.set_index("metric")
     scenario = result.scenario
+    money = scenario.currency
     table = Table(
         title=f"{scenario.name} — {len(result.replications)} replications, seed {result.seed}, "
         f"horizon {scenario.horizon / 24:g} d (warm-up {scenario.warmup / 24:g} d)",
@@ -205,7 +192,8 @@ def print_summary(result: RunResult) -> None:
     table.add_column("Mean", justify="right")
     table.add_column("95% CI", justify="right")
     last_section = None
-    for metric in summary.index:
+    order = {name: i for i, name in enumerate(FIGURES)}
+    for metric in sorted(summary.index, key=lambda m: order.get(m, len(order))):
         if metric.startswith("channel."):
             continue
         info = figure_info(metric)
@@ -215,8 +203,8 @@ def print_summary(result: RunResult) -> None:
         table.add_row(
             section,
             info.label + unit_suffix(info.unit),
-            format_value(row["mean"], info.unit),
-            format_interval(row["ci_low"], row["ci_high"], info.unit),
+            format_value(row["mean"], info.unit, money),
+            format_interval(row["ci_low"], row["ci_high"], info.unit, money),
         )
     out_console.print(table)
     channels = Table(title="By channel (means)", title_justify="left")
@@ -226,17 +214,33 @@ def print_summary(result: RunResult) -> None:
 
         def cell(figure: str, unit: str, name: str = name) -> str:
             key = f"channel.{name}.{figure}"
-            return format_value(summary.loc[key, "mean"], unit) if key in summary.index else "–"
+            return format_value(summary.loc[key, "mean"], unit, money) if key in summary.index else "–"
 
         channels.add_row(
             name,
-            cell("leads", ""),
-            cell("mqls", ""),
-            cell("customers", ""),
+            cell("leads", "leads"),
+            cell("mqls", "leads"),
+            cell("customers", "customers"),
             cell("lead_to_customer", "%"),
             cell("cost_per_customer", "money"),
         )
     out_console.print(channels)
+    print_capacity_warnings(result)
+
+
+def print_capacity_warnings(result: RunResult) -> None:
+    """Each resource that cannot keep up, by name, with its load and what would make it stable."""
+    for overload in result.overloads:
+        kind = "[bold yellow]warning:[/]" if overload.overloaded else "[yellow]note:[/]"
+        out_console.print(f"{kind} {escape(result.scenario.name)}: {escape(overload.message)}", soft_wrap=True)
+
+
+def capacity_cell(result: RunResult) -> str:
+    """'stable', or the overloaded resources with their loads."""
+    hard = [o for o in result.overloads if o.overloaded]
+    if not hard:
+        return "stable"
+    return "OVERLOADED: " + ", ".join(f"{o.resource} {o.load:.2f}x" for o in hard)
 
 
 # --- compare -------------------------------------------------------------------------------
@@ -282,7 +286,7 @@ def compare(
     from funnelsim import metrics as metric_defs
     from funnelsim.experiment.runner import compare as api_compare
     from funnelsim.report.charts import compare_chart
-    from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.formatting import figure_info, format_difference, format_difference_interval, format_value
     from funnelsim.report.results import write_atomically
 
     with user_errors():
@@ -291,7 +295,7 @@ def compare(
             raise ScenarioError("compare needs at least two scenarios, or one with --vary KEY=V1,V2")
         for scenario in loaded:
             check_size(scenario, reps * len(loaded), allow_large)
-        wanted = metric or list(HEADLINE)
+        wanted = metric or list(_headline())
         unknown = [m for m in wanted if m not in metric_defs.FIGURES and not m.startswith("channel.")]
         if unknown:
             raise ScenarioError(
@@ -306,28 +310,33 @@ def compare(
     base = results[0]
     diffs = [outcome.differences[r.scenario.name].set_index("metric") for r in results[1:]]
 
+    money = base.scenario.currency
     table = Table(title=f"{len(results)} scenarios, {reps} paired replications, seed {seed}", title_justify="left")
     table.add_column("Metric")
     table.add_column(escape(base.scenario.name), justify="right")  # names like "x[queue=lifo]" are not markup
     for r in results[1:]:
         table.add_column(escape(r.scenario.name), justify="right")
         table.add_column("difference [95% CI]", justify="right")
-    rows = []
+    capacity = ["Capacity", capacity_cell(base)]
+    for r in results[1:]:
+        mixed = bool(r.overloaded) != bool(base.overloaded)
+        capacity += [capacity_cell(r), "overloaded vs stable: see note" if mixed else ""]
+    table.add_row(*capacity, end_section=True)
+    rows: list[dict[str, Any]] = []
     for name in wanted:
         info = figure_info(name)
         base_mean = base.summary.set_index("metric")["mean"].get(name, float("nan"))
-        cells = [info.label, format_value(base_mean, info.unit)]
+        cells = [info.label, format_value(base_mean, info.unit, money)]
         row: dict[str, Any] = {"metric": name, base.scenario.name: base_mean}
         for r, d in zip(results[1:], diffs):
             if name not in d.index:
                 cells += ["–", ""]
                 continue
             entry = d.loc[name]
-            sign = "+" if entry["difference"] > 0 else ""
             cells += [
-                format_value(entry["mean_b"], info.unit),
-                f"{sign}{format_value(entry['difference'], info.unit)} "
-                + format_interval(entry["ci_low"], entry["ci_high"], info.unit),
+                format_value(entry["mean_b"], info.unit, r.scenario.currency),
+                f"{format_difference(entry['difference'], info.unit, money)} "
+                + format_difference_interval(entry["ci_low"], entry["ci_high"], info.unit, money, with_unit=False),
             ]
             variant = r.scenario.name
             row[variant] = entry["mean_b"]
@@ -336,10 +345,28 @@ def compare(
         table.add_row(*cells)
         rows.append(row)
     out_console.print(table)
+    print_incremental(outcome)
+    for r in results:
+        print_capacity_warnings(r)
+    for r in results[1:]:
+        if bool(r.overloaded) != bool(base.overloaded):
+            over, stable = (r, base) if r.overloaded else (base, r)
+            out_console.print(
+                f"[bold yellow]note:[/] {escape(over.scenario.name)} is overloaded ({', '.join(over.overloaded)}) and "
+                f"{escape(stable.scenario.name)} is stable: their difference mixes the policy with a backlog that "
+                "grows with the horizon, so it is not an estimate of the policy's effect",
+                soft_wrap=True,
+            )
     target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
 
     def fill(folder: Path) -> None:
         pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
+        outcome.incremental.to_csv(folder / "incremental.csv", index=False)
+        capacity = [
+            {"scenario": r.scenario.name, "capacity": capacity_cell(r), "warnings": " | ".join(r.warnings)}
+            for r in results
+        ]
+        pd.DataFrame(capacity).to_csv(folder / "capacity.csv", index=False)
         for r in results:
             r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
         chart_metrics = [
@@ -355,6 +382,46 @@ def compare(
 
     write_atomically(target, fill)
     out_console.print(f"comparison written to {target}/")
+
+
+def print_incremental(outcome: Any) -> None:
+    """Per variant: extra customers, ARR and spend against the reference, and spend per extra customer."""
+    from funnelsim.report.formatting import format_difference, format_difference_interval, format_interval, format_value
+
+    base = outcome.results[0]
+    money = base.scenario.currency
+    table = Table(
+        title=f"Against {escape(base.scenario.name)}: what the change buys (paired means, 95% CI; spend per extra "
+        "customer = mean extra spend / mean extra customers, delta-method interval)",
+        title_justify="left",
+    )
+    for column in ("Variant", "Extra customers", "Extra ARR (bookings)", "Extra spend", "Spend per extra customer"):
+        table.add_column(column, justify="left" if column == "Variant" else "right")
+    for row in outcome.incremental.itertuples():
+
+        def cell(name: str, unit: str, row: Any = row) -> str:
+            low, high = getattr(row, f"{name}_ci_low"), getattr(row, f"{name}_ci_high")
+            text = format_difference(getattr(row, name), unit, money)
+            return f"{text} {format_difference_interval(low, high, unit, money, with_unit=False)}".strip()
+
+        if row.extra_customers_ci_low > 0:
+            ratio = row.cost_per_extra_customer
+            interval = format_interval(
+                row.cost_per_extra_customer_ci_low, row.cost_per_extra_customer_ci_high, "money", with_unit=False
+            )
+            per_customer = f"{format_value(ratio, 'money', money)} {interval}".strip()
+        elif row.extra_customers_ci_high < 0:
+            per_customer = "– (fewer customers)"
+        else:
+            per_customer = "– (no clear gain in customers)"
+        table.add_row(
+            escape(row.scenario),
+            cell("extra_customers", "customers"),
+            cell("extra_arr", "money"),
+            cell("extra_spend", "money"),
+            per_customer,
+        )
+    out_console.print(table)
 
 
 def _slug(name: str) -> str:
@@ -395,7 +462,7 @@ def sweep(
         loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
         for s in loaded:
             check_size(s, reps * len(loaded), allow_large)
-    wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
+    wanted = metric or list(SWEEP_DEFAULT)
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
     table = Table(
@@ -404,9 +471,11 @@ def sweep(
     table.add_column(param)
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
+    table.add_column("Capacity")
     rows = []
     for value, result in zip(value_list, results):
         summary = result.summary.set_index("metric")
+        money = result.scenario.currency
         cells = [value]
         for name in wanted:
             unit = figure_info(name).unit
@@ -415,7 +484,8 @@ def sweep(
                 continue
             entry = summary.loc[name]
             cells.append(
-                f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}"
+                f"{format_value(entry['mean'], unit, money)} "
+                f"{format_interval(entry['ci_low'], entry['ci_high'], unit, money, with_unit=False)}"
             )
             rows.append(
                 {
@@ -424,10 +494,15 @@ def sweep(
                     "mean": entry["mean"],
                     "ci_low": entry["ci_low"],
                     "ci_high": entry["ci_high"],
+                    "capacity": capacity_cell(result),
                 }
             )
-        table.add_row(*cells)
+        table.add_row(*cells, capacity_cell(result))
     out_console.print(table)
+    for value, result in zip(value_list, results):
+        for overload in result.overloads:
+            kind = "[bold yellow]warning:[/]" if overload.overloaded else "[yellow]note:[/]"
+            out_console.print(f"{kind} {escape(param)}={escape(value)}: {escape(overload.message)}", soft_wrap=True)
     frame = pd.DataFrame(rows)
     target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
 

@@ -16,71 +16,90 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
 from funnelsim.scenario.schema import Scenario
-from funnelsim.scenario.units import HOURS_PER_MONTH
+from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
 
 @dataclass(frozen=True)
 class Figure:
-    """How a figure is shown: its label, unit and section of the report."""
+    """How a figure is shown: its label, unit and section of the report, and whether it is a headline."""
 
     label: str
     unit: str
     section: str
+    headline: bool = False
 
 
+# Units: "%" (a share; differences in percentage points), "money" (the scenario's currency),
+# counts ("leads", "deals", "customers"), durations ("h", "d", "months"), "x" (a ratio) and
+# rates of growth ("leads/week", "deals/week").
 FIGURES: dict[str, Figure] = {
-    "leads": Figure("Leads", "leads", "Funnel"),
-    "mqls": Figure("MQLs", "leads", "Funnel"),
-    "sals": Figure("SALs (accepted by sales)", "leads", "Funnel"),
-    "contacted": Figure("Contacted by an SDR", "leads", "Funnel"),
-    "sqls": Figure("SQLs", "leads", "Funnel"),
+    "leads": Figure("Leads", "leads", "Funnel", True),
+    "mqls": Figure("MQLs", "leads", "Funnel", True),
+    "sals": Figure("SALs (accepted by sales)", "leads", "Funnel", True),
+    "called": Figure("Called (SALs an SDR dialled)", "leads", "Funnel"),
+    "reached": Figure("Reached (SALs an SDR spoke to)", "leads", "Funnel"),
+    "sqls": Figure("SQLs", "leads", "Funnel", True),
     "opportunities": Figure("Opportunities worked by AEs", "deals", "Funnel"),
     "deals_won": Figure("Deals won (rep-assisted)", "deals", "Funnel"),
     "self_serve_customers": Figure("Self-serve customers (no rep)", "customers", "Funnel"),
     "assisted_trial_customers": Figure("Trials converted with a rep", "customers", "Funnel"),
-    "customers": Figure("New customers", "customers", "Funnel"),
+    "customers": Figure("New customers", "customers", "Funnel", True),
     "censored_share": Figure("Window's leads still open at the end of the follow-up (censored)", "%", "Funnel"),
     "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
     "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
-    "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion"),
+    "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion", True),
     "sql_to_won": Figure("SQL -> won (closed deals)", "%", "Conversion"),
-    "mql_to_customer": Figure("MQL -> customer", "%", "Conversion"),
-    "lead_to_customer": Figure("Lead -> customer", "%", "Conversion"),
+    "mql_to_customer": Figure("MQL -> customer", "%", "Conversion", True),
+    "lead_to_customer": Figure("Lead -> customer", "%", "Conversion", True),
     "response_delay_mean_hours": Figure("Response delay, mean", "h", "Speed to lead"),
-    "response_delay_median_hours": Figure("Response delay, median", "h", "Speed to lead"),
+    "response_delay_median_hours": Figure("Response delay, median", "h", "Speed to lead", True),
     "response_delay_p90_hours": Figure("Response delay, 90th percentile", "h", "Speed to lead"),
-    "answered_within_5min": Figure("SALs answered within 5 min", "%", "Speed to lead"),
-    "answered_within_1h": Figure("SALs answered within 1 h", "%", "Speed to lead"),
+    "answered_within_5min": Figure("SALs answered within 5 min", "%", "Speed to lead", True),
+    "answered_within_1h": Figure("SALs answered within 1 h", "%", "Speed to lead", True),
     "answered_within_24h": Figure("SALs answered within 24 h", "%", "Speed to lead"),
-    "sla_attainment": Figure("SLA attainment", "%", "Speed to lead"),
+    "sla_attainment": Figure("SLA attainment", "%", "Speed to lead", True),
     "abandoned": Figure("Abandoned before contact", "leads", "Capacity"),
-    "abandon_rate": Figure("Abandoned / SALs", "%", "Capacity"),
-    "sdr_utilisation": Figure("SDR utilisation (of open hours)", "%", "Capacity"),
+    "abandon_rate": Figure("Abandoned / SALs", "%", "Capacity", True),
+    "sdr_offered_load": Figure("SDR desk offered load (call hours needed / open rep hours)", "x", "Capacity"),
+    "sdr_utilisation": Figure("SDR utilisation (of open hours)", "%", "Capacity", True),
     "sdr_overtime_hours": Figure("SDR time past closing (finishing calls)", "h", "Capacity"),
-    "ae_utilisation": Figure("AE pipeline occupancy", "%", "Capacity"),
     "sal_queue_mean": Figure("SAL queue, time-average", "leads", "Capacity"),
+    "sal_backlog_growth_per_week": Figure("SAL queue, growth through the window", "leads/week", "Capacity"),
     "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity"),
+    "ae_offered_load": Figure("AE pipeline offered load (SQLs arriving x time in a slot / slots)", "x", "Capacity"),
+    "ae_load_if_prompt": Figure("AE offered load if every SAL were called at once", "x", "Capacity"),
+    "ae_utilisation": Figure("AE slots occupied (from the moment a deal takes one)", "%", "Capacity", True),
+    "ae_waiting_mean": Figure("SQLs waiting for an AE slot, time-average", "deals", "Capacity"),
+    "ae_backlog_growth_per_week": Figure("SQLs waiting for an AE, growth through the window", "deals/week", "Capacity"),
     "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity"),
-    "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue"),
+    "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue", True),
     "cohort_revenue": Figure(
         "Cohort revenue (each new customer's first months, see retention.cohort_months)", "money", "Revenue"
     ),
     "revenue": Figure("Revenue billed by the horizon (window's customers)", "money", "Revenue, calendar time"),
     "mrr_at_horizon": Figure("MRR at the horizon", "money", "Revenue, calendar time"),
-    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue, calendar time"),
+    "arr_at_horizon": Figure("ARR at the horizon", "money", "Revenue, calendar time", True),
     "customers_at_horizon": Figure("Customers at the horizon", "customers", "Revenue, calendar time"),
-    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue, calendar time"),
+    "logo_churn_monthly": Figure("Logo churn, monthly", "%", "Revenue, calendar time", True),
     "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue, calendar time"),
-    "marketing_spend": Figure("Marketing spend", "money", "Cost"),
-    "team_cost": Figure("Sales team cost", "money", "Cost"),
-    "cac": Figure("CAC", "money", "Cost"),
-    "ltv": Figure("LTV (gross margin)", "money", "Cost"),
-    "ltv_to_cac": Figure("LTV : CAC", "x", "Cost"),
-    "payback_months": Figure("CAC payback", "months", "Cost"),
+    "marketing_spend": Figure("Marketing spend (cost per lead)", "money", "Cost"),
+    "team_cost": Figure("Sales team cost (SDRs and AEs)", "money", "Cost"),
+    "fixed_cost": Figure("Fixed cost (managers, tools)", "money", "Cost"),
+    "options_cost": Figure("Cost of options (e.g. automated touch)", "money", "Cost"),
+    "total_spend": Figure("Sales and marketing spend, all of it", "money", "Cost"),
+    "cac": Figure("CAC (all spend / new customers)", "money", "Cost", True),
+    "ltv": Figure("LTV (gross margin, capped horizon)", "money", "Cost"),
+    "ltv_to_cac": Figure("LTV : CAC", "x", "Cost", True),
+    "payback_months": Figure("CAC payback", "months", "Cost", True),
 }
+HEADLINE: tuple[str, ...] = tuple(name for name, figure in FIGURES.items() if figure.headline)
+RATE_UNITS = ("%",)
+COUNT_UNITS = ("leads", "deals", "customers")
+DURATION_UNITS = ("h", "d", "months")
 
 
 def _share(part: float, whole: float) -> float:
@@ -138,7 +157,8 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "leads": n_leads,
         "mqls": n_mql,
         "sals": n_sal,
-        "contacted": count(sal & ~np.isnan(leads["first_contact_at"])),
+        "called": count(sal & ~np.isnan(leads["first_contact_at"])),
+        "reached": count(sal & ~np.isnan(leads["reached_at"])),
         "sqls": n_sql,
         "opportunities": count(~np.isnan(leads["opportunity_at"])),
         "deals_won": count(won),
@@ -177,15 +197,35 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     open_capacity = (records.sdr_count or 0) * records.sdr_open_hours
     f["sdr_utilisation"] = _share(busy_open, open_capacity) if records.sdr_count else math.nan
     f["sdr_overtime_hours"] = busy - busy_open
-    # an AE slot is occupied from the moment a deal takes it until the deal closes
     sql_at, closed_at, slot_at = leads["sql_at"], leads["closed_at"], leads["ae_slot_at"]
+    load = offered_load(scenario)
+    f["sdr_offered_load"] = load.desk.load
+    # an AE slot is occupied from the moment a deal takes it until the deal closes; before
+    # that the SQL waits for one
+    slots = records.ae_slots
+    has_sql = ~np.isnan(sql_at)
     worked = ~np.isnan(slot_at)
     pipeline_end = np.where(np.isnan(closed_at), hi, closed_at)[worked]
     occupied = _overlap_hours(slot_at[worked], pipeline_end, lo, hi)
-    f["ae_utilisation"] = _share(occupied, records.ae_slots * window) if records.ae_slots else math.nan
+    f["ae_utilisation"] = _share(occupied, slots * window) if slots else math.nan
+    sqls, slot_taken = sql_at[has_sql], np.where(np.isnan(slot_at), np.inf, slot_at)[has_sql]
+    if slots:
+        f["ae_waiting_mean"] = _overlap_hours(sqls, slot_taken, lo, hi) / window
+        sqls_per_hour = np.count_nonzero((sqls >= lo) & (sqls < hi)) / window
+        f["ae_offered_load"] = sqls_per_hour * load.pipeline.hold_hours / slots
+    else:
+        f["ae_waiting_mean"] = f["ae_offered_load"] = math.nan
+    f["ae_load_if_prompt"] = load.pipeline.load
+    grid = np.arange(lo, hi, 1.0)
     all_sal = ~np.isnan(leads["sal_at"])
     wait_end = sal_wait_end(leads, hi)
     f["sal_queue_mean"] = _overlap_hours(leads["sal_at"][all_sal], wait_end[all_sal], lo, hi) / window
+    f["sal_backlog_growth_per_week"] = _slope_per_week(
+        grid, _in_progress_at(grid, leads["sal_at"][all_sal], wait_end[all_sal])
+    )
+    f["ae_backlog_growth_per_week"] = (
+        _slope_per_week(grid, _in_progress_at(grid, sqls, slot_taken)) if slots else math.nan
+    )
     f["sal_wait_mean_hours"] = float(np.mean(wait_end[in_sal] - leads["sal_at"][in_sal])) if n_sal else math.nan
     closed = cohort & ~np.isnan(closed_at)
     f["sales_cycle_mean_days"] = float(np.mean(closed_at[closed] - sql_at[closed]) / 24) if closed.any() else math.nan
@@ -219,10 +259,13 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     sdr_heads = records.sdr_count or 0
     ae_heads = scenario.sales.ae.count if isinstance(scenario.sales.ae.count, int) else 0
     f["team_cost"] = (sdr_heads * costs.sdr_per_month + ae_heads * costs.ae_per_month) * months
-    f["cac"] = _share(f["marketing_spend"] + f["team_cost"], n_customers)
+    f["fixed_cost"] = costs.fixed_per_month * months
+    auto_touch = scenario.sales.auto_touch
+    f["options_cost"] = (auto_touch.cost_per_month if auto_touch.enabled else 0.0) * months
+    f["total_spend"] = f["marketing_spend"] + f["team_cost"] + f["fixed_cost"] + f["options_cost"]
+    f["cac"] = _share(f["total_spend"], n_customers)
     mean_mrr = float(leads["deal_mrr"][new].mean()) if n_customers else math.nan
-    hazard = _mean_hazard(scenario, leads["fit"][new])
-    f["ltv"] = mean_mrr * costs.gross_margin / hazard if hazard > 0 else math.nan
+    f["ltv"] = lifetime_value(scenario, leads["deal_mrr"][new], leads["fit"][new]) if n_customers else math.nan
     f["ltv_to_cac"] = _share(f["ltv"], f["cac"])
     f["payback_months"] = _share(f["cac"], mean_mrr * costs.gross_margin)
 
@@ -239,10 +282,30 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     return f
 
 
-def _mean_hazard(scenario: Scenario, fit: np.ndarray) -> float:
+def lifetime_value(scenario: Scenario, mrr: np.ndarray, fit: np.ndarray) -> float:
+    """Mean gross-margin value of customers over `retention.ltv_horizon`, discounted monthly.
+
+    A customer pays its MRR (growing with expansion) at the start of month m if it survived m
+    month-ends, each with chance 1 - its hazard; month m is discounted by (1 + rate)^(-m/12).
+    """
     from funnelsim.model.retention import monthly_hazard
 
-    return float(monthly_hazard(scenario.retention, fit).mean()) if len(fit) else math.nan
+    retention = scenario.retention
+    months = max(1, round(retention.ltv_horizon / HOURS_PER_MONTH))
+    growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
+    discount = (1.0 + retention.discount_rate) ** (-1 / 12)
+    kept = (1.0 - monthly_hazard(retention, fit)) * growth * discount
+    with np.errstate(divide="ignore", invalid="ignore"):
+        paid_months = np.where(np.isclose(kept, 1.0), months, (1.0 - kept**months) / (1.0 - kept))
+    return float(np.mean(mrr * paid_months) * scenario.costs.gross_margin)
+
+
+def _slope_per_week(t_hours: np.ndarray, level: np.ndarray) -> float:
+    """Least-squares slope of a level sampled at `t_hours`, per week."""
+    if len(t_hours) < 2:
+        return math.nan
+    t = t_hours - t_hours.mean()
+    return float((t * (level - level.mean())).sum() / (t * t).sum() * HOURS_PER_WEEK)
 
 
 def timeseries(records: Records, step_hours: float = 1.0) -> pd.DataFrame:
@@ -331,3 +394,26 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def paired_ratio(a: pd.DataFrame, b: pd.DataFrame, numerator: str, denominator: str) -> tuple[float, float, float, int]:
+    """Ratio of paired mean differences, e.g. extra cost per extra customer, with a 95% interval.
+
+    R = mean(dN) / mean(dD) over replications paired on `replication` (d = B - A); its interval
+    is the delta method's: the standard error of mean(dN - R dD) divided by |mean(dD)|, with the
+    t quantile of the pairs. The ratio of means is used rather than a mean of per-replication
+    ratios, which blows up whenever one replication gains almost nothing.
+    """
+    merged = a.merge(b, on="replication", suffixes=("_a", "_b"))
+    d_num = (merged[f"{numerator}_b"] - merged[f"{numerator}_a"]).to_numpy(dtype=np.float64)
+    d_den = (merged[f"{denominator}_b"] - merged[f"{denominator}_a"]).to_numpy(dtype=np.float64)
+    keep = np.isfinite(d_num) & np.isfinite(d_den)
+    d_num, d_den = d_num[keep], d_den[keep]
+    n = len(d_num)
+    if n == 0 or d_den.mean() == 0:
+        return math.nan, math.nan, math.nan, n
+    ratio = float(d_num.mean() / d_den.mean())
+    if n == 1:
+        return ratio, math.nan, math.nan, 1
+    half = t_quantile_975(n - 1) * float(np.std(d_num - ratio * d_den, ddof=1)) / math.sqrt(n) / abs(d_den.mean())
+    return ratio, ratio - half, ratio + half, n

@@ -6,6 +6,7 @@ the same seed therefore share their arrivals, which makes paired differences tig
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim import metrics
+from funnelsim.capacity import Overload, overload_warnings
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -55,6 +57,17 @@ class RunResult:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    overloads: list[Overload] = field(default_factory=list)  # resources that cannot keep up
+
+    @property
+    def warnings(self) -> list[str]:
+        """One sentence per resource that cannot keep up: its load and what would make it stable."""
+        return [o.message for o in self.overloads]
+
+    @property
+    def overloaded(self) -> list[str]:
+        """Names of the resources that cannot keep up ("SDR desk", "AE pipeline")."""
+        return [o.resource for o in self.overloads if o.overloaded]
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -136,11 +149,13 @@ def run(
             progress(1)
     done = [o for o in outputs if o is not None]
     replications = _replication_table(done, seed)
+    summary = metrics.summarise(replications[replications["error"].isna()])
     result = RunResult(
         scenario=scenario,
         seed=seed,
         replications=replications,
-        summary=metrics.summarise(replications[replications["error"].isna()]),
+        summary=summary,
+        overloads=overload_warnings(scenario, summary),
         timeseries=_concat([o.timeseries for o in done]),
         leads=_concat([o.leads for o in done]),
         timings={
@@ -178,6 +193,34 @@ class CompareResult:
     @property
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
+
+    @property
+    def incremental(self) -> pd.DataFrame:
+        """Per variant against the first: extra customers, ARR and spend (paired means with 95%
+        intervals) and the spend per extra customer (ratio of the paired means, delta-method
+        interval; see `metrics.paired_ratio`)."""
+        base = _succeeded(self.results[0])
+        rows = []
+        for result in self.results[1:]:
+            row: dict[str, Any] = {"scenario": result.scenario.name}
+            differences = self.differences[result.scenario.name].set_index("metric")
+            for figure, name in INCREMENTAL_FIGURES.items():
+                for column in ("difference", "ci_low", "ci_high"):
+                    value = differences.loc[figure, column] if figure in differences.index else math.nan
+                    row[f"{name}_{column}" if column != "difference" else name] = float(value)
+            ratio, low, high, n = metrics.paired_ratio(base, _succeeded(result), "total_spend", "customers")
+            row.update(cost_per_extra_customer=ratio, cost_per_extra_customer_ci_low=low)
+            row.update(cost_per_extra_customer_ci_high=high, n=n)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+# figure -> name of its paired difference in CompareResult.incremental
+INCREMENTAL_FIGURES = {"customers": "extra_customers", "bookings_arr": "extra_arr", "total_spend": "extra_spend"}
+
+
+def _succeeded(result: RunResult) -> pd.DataFrame:
+    return result.replications[result.replications["error"].isna()]
 
 
 def compare(

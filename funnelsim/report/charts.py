@@ -14,7 +14,7 @@ import pandas as pd
 
 from funnelsim.report.formatting import figure_info
 
-FUNNEL_STAGES = ("leads", "mqls", "sals", "contacted", "sqls", "opportunities", "customers")
+FUNNEL_STAGES = ("leads", "mqls", "sals", "called", "sqls", "opportunities", "customers")
 SPEED_SHARES = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
 
 

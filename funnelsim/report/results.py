@@ -44,6 +44,18 @@ def summary_table(result: RunResult) -> pd.DataFrame:
     table.insert(1, "section", [i.section for i in info])
     table.insert(2, "label", [i.label for i in info])
     table.insert(3, "unit", [i.unit for i in info])
+    # a resource that cannot keep up: its warning beside its load
+    notes = {
+        (
+            "sdr_offered_load"
+            if o.resource == "SDR desk"
+            else "ae_offered_load"
+            if o.overloaded
+            else "ae_load_if_prompt"
+        ): (o.message)
+        for o in result.overloads
+    }
+    table["warning"] = [notes.get(m, "") for m in table["metric"]]
     return table
 
 
@@ -62,6 +74,8 @@ def manifest(
         ],
         "versions": versions(),
         "timings": result.timings,
+        "warnings": result.warnings,
+        "overloaded": result.overloaded,
         "scenario": result.scenario.model_dump(mode="json"),
     }
     data.update(extra or {})

@@ -232,6 +232,7 @@ class AutoTouch(Strict):
 
     enabled: bool = False
     decay_slowdown: float = Field(2.0, ge=1, allow_inf_nan=False)
+    cost_per_month: NonNegative = 0.0  # the tool's cost, counted in CAC when enabled
 
     @model_validator(mode="before")
     @classmethod
@@ -345,13 +346,17 @@ class Retention(Strict):
     expansion_per_year: NonNegative = 0.0
     cohort_months: int = Field(12, ge=1, le=600)
     """Cohort revenue counts each new customer's billing over its first this many months."""
+    ltv_horizon: PositiveHours = 5 * 8766.0  # LTV counts at most this long after the sale (5 years)
+    discount_rate: NonNegative = 0.0  # annual rate at which LTV discounts future months
 
 
 class Costs(Strict):
-    """Team costs for CAC and payback (cost per lead lives on each channel)."""
+    """Costs for CAC and payback: team, fixed (managers, tools); cost per lead lives on each
+    channel and the cost of an option on the option (e.g. `sales.auto_touch.cost_per_month`)."""
 
     sdr_per_month: NonNegative = 0.0
     ae_per_month: NonNegative = 0.0
+    fixed_per_month: NonNegative = 0.0
     gross_margin: Probability = 0.8
 
 
@@ -367,6 +372,7 @@ class Scenario(Strict):
     """After the horizon no lead arrives, and the model runs on this long so that the window's
     leads reach their outcome; `auto` derives it from the funnel (see `follow_up_hours`)."""
     timezone: str = "UTC"
+    currency: str = "USD"
     calendars: dict[str, Calendar] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     channels: dict[str, Channel] = Field(min_length=1)
@@ -377,6 +383,13 @@ class Scenario(Strict):
     costs: Costs = Field(default_factory=Costs)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError(f"expected a 3-letter ISO 4217 currency code in capitals, e.g. USD or EUR, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
