@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import simpy
 
+from funnelsim.model import marketing
 from funnelsim.model.calendar import clock_zero, to_clock_hours
 from funnelsim.model.decay import interest_curve
-from funnelsim.model.marketing import NURTURE_CHUNK
 from funnelsim.model.records import R
 from funnelsim.model.simulate import SALES_DRAWS, seed_streams
 from funnelsim.scenario.schema import Scenario
@@ -218,8 +218,9 @@ def nurture_spec(scenario: Scenario, arrivals: Arrivals, rng: np.random.Generato
     # (lead, touch), then an engage draw for every (lead, touch)
     opt_draws, engage_draws = np.ones((n, n_touches)), np.ones((n, n_touches))
     if nurture.mql.engagement_min > 0 and n_touches > 0:
-        for lo in range(0, n, NURTURE_CHUNK):
-            hi = min(lo + NURTURE_CHUNK, n)
+        chunk = marketing.NURTURE_CHUNK
+        for lo in range(0, n, chunk):
+            hi = min(lo + chunk, n)
             opt_draws[lo:hi] = rng.random((hi - lo, n_touches))
             engage_draws[lo:hi] = rng.random((hi - lo, n_touches))
 
