@@ -170,7 +170,7 @@ class Nurture:
 
     is_mql: np.ndarray
     mql_at: np.ndarray  # every MQL's moment, also past the horizon (as the batch records it)
-    engagement: np.ndarray
+    engagement: np.ndarray  # engaged touches up to the lead's end, also touches past the horizon
     reason: np.ndarray  # in_nurture for a lead whose nurture ends at the horizon or later
     ended_at: np.ndarray
 
