@@ -7,6 +7,11 @@ stage's story reads top to bottom. tests/test_stage_specs.py proves that the bat
 the same outcome for every lead, bit for bit, so the processes are the specification and the
 batches their fast form.
 
+Cohort accounting: leads arrive only before the horizon, and the model runs on until
+`run_until(scenario)`, the horizon plus the follow-up period, so the window's leads reach their
+outcome; a lead still open then is censored and keeps its in-progress reason. Retention keeps
+two books: calendar time up to the horizon, and each customer's first cohort months.
+
 Two conventions keep the clock exact: a process that must be at time `t` waits `t` from the
 clock's zero, or a delay from a moment it already stands on (the sum is then the same float
 addition the batch does); and where the batch calls a numpy ufunc (log1p, power), the process
@@ -34,6 +39,11 @@ from funnelsim.scenario.units import HOURS_PER_MONTH
 
 Process = Generator[simpy.Event, object, None]
 MQL = -1  # the nurture outcome of a lead that became marketing-qualified
+
+
+def run_until(scenario: Scenario) -> float:
+    """Where the model stops: no lead arrives after the horizon, outcomes are followed this far."""
+    return scenario.horizon + scenario.follow_up_hours
 
 
 # --- randomness: the replication's streams, as funnelsim.model.simulate lays them out -------
@@ -169,9 +179,9 @@ class Nurture:
     """How each lead left nurture: MQL time, engagement, and for the others their reason and end."""
 
     is_mql: np.ndarray
-    mql_at: np.ndarray  # every MQL's moment, also past the horizon (as the batch records it)
-    engagement: np.ndarray  # engaged touches up to the lead's end, also touches past the horizon
-    reason: np.ndarray  # in_nurture for a lead whose nurture ends at the horizon or later
+    mql_at: np.ndarray  # every MQL's moment, also past the end of the run (as the batch records it)
+    engagement: np.ndarray  # engaged touches up to the lead's end, also touches past the end of the run
+    reason: np.ndarray  # in_nurture (censored) for a lead whose nurture ends at the end of the run or later
     ended_at: np.ndarray
 
 
@@ -209,8 +219,8 @@ def nurtured_lead(
     leave(R["not_engaged"] if fits else R["poor_fit"], env.now, engagement)
 
 
-def nurture_spec(scenario: Scenario, arrivals: Arrivals, rng: np.random.Generator) -> Nurture:
-    """Nurture every lead to its end; the horizon only decides which ends are in the books."""
+def nurture_spec(scenario: Scenario, arrivals: Arrivals, until: float, rng: np.random.Generator) -> Nurture:
+    """Nurture every lead to its end; the end of the run, `until`, only decides which ends are in the books."""
     nurture = scenario.nurture
     cadence = [t for t in nurture.touches if nurture.max_length is None or t <= nurture.max_length]
     n, n_touches = len(arrivals.arrival_at), len(cadence)
@@ -251,7 +261,7 @@ def nurture_spec(scenario: Scenario, arrivals: Arrivals, rng: np.random.Generato
     env.run()
 
     is_mql = outcome == MQL
-    in_books = ~is_mql & (ended < scenario.horizon)
+    in_books = ~is_mql & (ended < until)
     return Nurture(
         is_mql=is_mql,
         mql_at=np.where(is_mql, ended, np.nan),
@@ -302,10 +312,11 @@ def routed_mql(
     # else: a trial no rep works waits for its trial to end
 
 
-def routing_spec(scenario: Scenario, nurture: Nurture, rng: np.random.Generator) -> Routing:
-    """Route the MQLs of the horizon, in lead order for the draws, each at its MQL moment."""
+def routing_spec(scenario: Scenario, nurture: Nurture, until: float, rng: np.random.Generator) -> Routing:
+    """Route the MQLs of the run, in lead order for the draws, each at its MQL moment: also those
+    of the follow-up after the horizon, but none at the end of the run, `until`, or later."""
     n = len(nurture.mql_at)
-    mqls = np.flatnonzero(nurture.is_mql & (nurture.mql_at < scenario.horizon))
+    mqls = np.flatnonzero(nurture.is_mql & (nurture.mql_at < until))
     draws = rng.random((len(mqls), 2))  # per MQL: the trial draw, then the acceptance draw
     out = Routing(np.zeros(n, dtype=bool), np.full(n, np.nan), np.array([]), np.array([]), np.array([]))
     rejected: list[int] = []
@@ -330,7 +341,7 @@ def routing_spec(scenario: Scenario, nurture: Nurture, rng: np.random.Generator)
 
 @dataclass
 class Trials:
-    """Each trial lead's reason and end (NaN while the trial runs at the horizon)."""
+    """Each trial lead's reason and end (NaN while the trial runs at the end of the run: censored)."""
 
     leads: np.ndarray
     reason: np.ndarray
@@ -364,9 +375,15 @@ def self_serve_trial(
 
 
 def trials_spec(
-    scenario: Scenario, trial_leads: np.ndarray, mql_at: np.ndarray, reached_at: np.ndarray, rng: np.random.Generator
+    scenario: Scenario,
+    trial_leads: np.ndarray,
+    mql_at: np.ndarray,
+    reached_at: np.ndarray,
+    until: float,
+    rng: np.random.Generator,
 ) -> Trials:
-    """Run every trial to the horizon; `reached_at` is when the desk's rep first reached each lead."""
+    """Run every trial to the end of the run, `until`; `reached_at` is when the desk's rep first
+    reached each lead."""
     draws = rng.random(len(trial_leads))  # one conversion draw per trial lead, in lead order
     reason = np.full(len(trial_leads), R["in_trial"], dtype=np.int8)
     ended_at = np.full(len(trial_leads), np.nan)
@@ -377,7 +394,7 @@ def trials_spec(
             reason[i], ended_at[i] = code, at
 
         env.process(self_serve_trial(env, mql_at[lead], reached_at[lead], draws[i], scenario, finish))
-    env.run(until=scenario.horizon)  # a trial ending at the horizon or later is still running
+    env.run(until=until)  # a trial ending at the end of the run or later is still running
     return Trials(trial_leads, reason, ended_at)
 
 
@@ -386,12 +403,15 @@ def trials_spec(
 
 @dataclass
 class Retention:
-    """Per customer: churn moment (NaN if still a customer at the horizon), months billed, revenue, MRR."""
+    """Per customer, in calendar time up to the horizon: churn moment (NaN if still a customer
+    there, or won after it), months billed, revenue, MRR at the horizon; and cohort revenue,
+    what it billed in its first `retention.cohort_months` months."""
 
     churned_at: np.ndarray
     months_billed: np.ndarray
     revenue: np.ndarray
     mrr_at_horizon: np.ndarray
+    cohort_revenue: np.ndarray
 
 
 def paying_customer(
@@ -401,52 +421,57 @@ def paying_customer(
     mrr: float,
     churn_draw: float,
     scenario: Scenario,
-    books: Callable[[float, int, float, float], None],
+    books: Callable[[float, int, float, float, float], None],
 ) -> Process:
     """A customer pays at the start of each month; at each month's end it churns once its survival
-    falls to its churn draw; MRR grows by the expansion, compounded monthly; the books close at
-    the horizon. Month boundaries are computed from `customer_at`, as the books keep them."""
+    falls to its churn draw; MRR grows by the expansion, compounded monthly. Two books: the
+    calendar books close at the horizon and take the bills of the months that start by then (none
+    for a customer won after it); the cohort books take the bills of its first cohort months,
+    wherever they fall. Month boundaries are computed from `customer_at`, as the books keep them."""
     retention, horizon = scenario.retention, scenario.horizon
     factor = retention.poor_fit_churn_factor if fit < retention.poor_fit_below else 1.0
     hazard = min(max(retention.monthly_churn * factor, 0.0), 1.0)  # monthly churn chance
     # survival after k months is (1 - hazard)^k: it falls to 1 - churn_draw after this many months
     with np.errstate(divide="ignore"):  # a hazard of 1: log1p(-1) is -inf, and it churns after one month
         months_to_churn = np.log1p(-churn_draw) / np.log1p(-hazard) if hazard > 0 else np.inf
-    months_in_books = np.floor((horizon - customer_at) / HOURS_PER_MONTH) + 1  # months starting by the horizon
+    # months starting by the horizon: none for a customer won after it
+    months_in_books = max(np.floor((horizon - customer_at) / HOURS_PER_MONTH) + 1, 0)
     growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
     yield env.timeout(customer_at)
-    paid, revenue, mrr_now = 0, 0.0, mrr
-    while paid < months_in_books:
-        mrr_now = mrr * np.power(growth, paid)
-        revenue += mrr_now  # the month's bill
+    paid, revenue, cohort_revenue, mrr_now, churned_at = 0, 0.0, 0.0, 0.0, np.nan
+    while paid < months_in_books or paid < retention.cohort_months:  # a book is still open
+        bill = mrr * np.power(growth, paid)  # the month's bill
+        if paid < months_in_books:
+            revenue += bill
+            mrr_now = bill
+        if paid < retention.cohort_months:
+            cohort_revenue += bill
         paid += 1
         yield env.timeout(HOURS_PER_MONTH)  # the month of service
         if paid >= months_to_churn:
-            churned_at = customer_at + paid * HOURS_PER_MONTH
-            if churned_at <= horizon:
-                books(churned_at, paid, revenue, 0.0)
-                return
-            break  # it leaves after the horizon: a customer still when the books close
-    books(np.nan, paid, revenue, mrr_now)
+            leaves_at = customer_at + paid * HOURS_PER_MONTH
+            if leaves_at <= horizon:  # it leaves after the horizon: a customer still when the books close
+                churned_at = leaves_at
+            break
+    # MRR at the horizon: a customer won before it and still there (one won exactly at the
+    # horizon pays its first bill there, but is not counted at it: see the test file)
+    there = np.isnan(churned_at) and customer_at < horizon
+    books(churned_at, int(min(paid, months_in_books)), revenue, mrr_now if there else 0.0, cohort_revenue)
 
 
 def retention_spec(
     scenario: Scenario, customer_at: np.ndarray, fit: np.ndarray, mrr: np.ndarray, rng: np.random.Generator
 ) -> Retention:
-    """Bill every customer (given in lead order) month by month up to the horizon."""
+    """Bill every customer (given in lead order) month by month until both its books are closed."""
     n = len(customer_at)
     draws = rng.random(n)  # one churn draw per customer
-    out = Retention(np.full(n, np.nan), np.zeros(n, dtype=np.int32), np.zeros(n), np.zeros(n))
+    out = Retention(np.full(n, np.nan), np.zeros(n, dtype=np.int32), np.zeros(n), np.zeros(n), np.zeros(n))
     env = simpy.Environment()
     for i in range(n):
 
-        def books(churned_at: float, months: int, revenue: float, mrr_now: float, i: int = i) -> None:
-            out.churned_at[i], out.months_billed[i], out.revenue[i], out.mrr_at_horizon[i] = (
-                churned_at,
-                months,
-                revenue,
-                mrr_now,
-            )
+        def books(churned_at: float, months: int, revenue: float, mrr_now: float, cohort: float, i: int = i) -> None:
+            out.churned_at[i], out.months_billed[i], out.revenue[i] = churned_at, months, revenue
+            out.mrr_at_horizon[i], out.cohort_revenue[i] = mrr_now, cohort
 
         env.process(paying_customer(env, customer_at[i], fit[i], mrr[i], draws[i], scenario, books))
     env.run()
