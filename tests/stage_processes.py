@@ -179,7 +179,7 @@ class Nurture:
     """How each lead left nurture: MQL time, engagement, and for the others their reason and end."""
 
     is_mql: np.ndarray
-    mql_at: np.ndarray  # every MQL's moment, also past the end of the run (as the batch records it)
+    mql_at: np.ndarray  # every MQL's moment before the end of the run (a later one is still in nurture)
     engagement: np.ndarray  # engaged touches up to the lead's end, also touches past the end of the run
     reason: np.ndarray  # in_nurture (censored) for a lead whose nurture ends at the end of the run or later
     ended_at: np.ndarray
@@ -264,7 +264,7 @@ def nurture_spec(scenario: Scenario, arrivals: Arrivals, until: float, rng: np.r
     in_books = ~is_mql & (ended < until)
     return Nurture(
         is_mql=is_mql,
-        mql_at=np.where(is_mql, ended, np.nan),
+        mql_at=np.where(is_mql & (ended < until), ended, np.nan),
         engagement=engagement,
         reason=np.where(in_books, outcome, R["in_nurture"]).astype(np.int8),
         ended_at=np.where(in_books, ended, np.nan),
@@ -435,7 +435,7 @@ def paying_customer(
     with np.errstate(divide="ignore"):  # a hazard of 1: log1p(-1) is -inf, and it churns after one month
         months_to_churn = np.log1p(-churn_draw) / np.log1p(-hazard) if hazard > 0 else np.inf
     # months starting by the horizon: none for a customer won after it
-    months_in_books = max(np.floor((horizon - customer_at) / HOURS_PER_MONTH) + 1, 0)
+    months_in_books = np.floor((horizon - customer_at) / HOURS_PER_MONTH) + 1 if customer_at < horizon else 0
     growth = (1.0 + retention.expansion_per_year) ** (1 / 12)
     yield env.timeout(customer_at)
     paid, revenue, cohort_revenue, mrr_now, churned_at = 0, 0.0, 0.0, 0.0, np.nan

@@ -40,7 +40,9 @@ def draw_retention(
         # inverse CDF of the geometric law on {1, 2, ...}: months paid before churning
         paid_total = np.where(hazard > 0, np.ceil(np.log1p(-u) / np.log1p(-hazard)), np.inf)
     paid_total = np.maximum(paid_total, 1)
-    months_open = np.maximum(np.floor((horizon_hours - customer_at) / HOURS_PER_MONTH) + 1, 0)
+    # months that start in the window: none for a customer won at the horizon or later
+    months_since_won = np.floor((horizon_hours - customer_at) / HOURS_PER_MONTH) + 1
+    months_open = np.where(customer_at < horizon_hours, months_since_won, 0)
     billed = np.minimum(paid_total, months_open)
     churned_at = customer_at + paid_total * HOURS_PER_MONTH
     churned_at = np.where(churned_at <= horizon_hours, churned_at, np.nan)

@@ -111,7 +111,7 @@ def _nurture(scenario: Scenario, leads: dict[str, np.ndarray], until: float, rng
     del offset
     in_horizon = ended < until
     is_mql = reason < 0
-    leads["mql_at"][is_mql] = ended[is_mql]
+    leads["mql_at"][is_mql & in_horizon] = ended[is_mql & in_horizon]  # later ones are still in nurture
     finished = ~is_mql & in_horizon
     leads["reason"][:] = R["in_nurture"]
     leads["reason"][finished] = reason[finished]
