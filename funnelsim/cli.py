@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from funnelsim import metrics
 from funnelsim.experiment.executors import ExecutorError
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
@@ -229,10 +230,15 @@ def print_summary(result: RunResult) -> None:
 
 
 def print_capacity_warnings(result: RunResult) -> None:
-    """Each resource that cannot keep up, by name, with its load and what would make it stable."""
+    """Each resource that cannot keep up, by name, with its load and what would make it stable;
+    and a censored cohort."""
     for overload in result.overloads:
         kind = "[bold yellow]warning:[/]" if overload.overloaded else "[yellow]note:[/]"
         out_console.print(f"{kind} {escape(result.scenario.name)}: {escape(overload.message)}", soft_wrap=True)
+    censored = metrics.censoring_warning(result.summary, result.scenario.follow_up_hours)
+    if censored:
+        name = escape(result.scenario.name)
+        out_console.print(f"[bold yellow]warning:[/] {name}: {escape(censored)}", soft_wrap=True)
 
 
 def capacity_cell(result: RunResult) -> str:

@@ -417,3 +417,18 @@ def paired_ratio(a: pd.DataFrame, b: pd.DataFrame, numerator: str, denominator: 
         return ratio, math.nan, math.nan, 1
     half = t_quantile_975(n - 1) * float(np.std(d_num - ratio * d_den, ddof=1)) / math.sqrt(n) / abs(d_den.mean())
     return ratio, ratio - half, ratio + half, n
+
+
+CENSORED_WARNING_SHARE = 0.01
+
+
+def censoring_warning(summary: pd.DataFrame, follow_up_hours: float) -> str | None:
+    """A warning when more than 1% of the window's leads were still open at the end of the run."""
+    rows = summary[summary["metric"] == "censored_share"]
+    if rows.empty or not np.isfinite(share := float(rows["mean"].iloc[0])) or share <= CENSORED_WARNING_SHARE:
+        return None
+    return (
+        f"{share:.1%} of the window's leads were still open when the follow-up ended "
+        f"({follow_up_hours / 24:,.0f} days after the horizon): they are censored, neither won nor lost, "
+        "so conversion, customers and revenue undercount; set a longer `follow_up`"
+    )

@@ -134,3 +134,19 @@ def test_answering_faster_never_wins_fewer_deals_when_nothing_is_overloaded():
     assert table.loc["ae_utilisation", "mean_b"] < 0.9  # the AE pipeline keeps up
     assert table.loc["deals_won", "ci_low"] > 0
     assert table.loc["customers", "ci_low"] > 0
+
+
+def test_a_follow_up_too_short_for_the_sales_cycle_censors_leads_and_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from funnelsim.cli import app
+
+    args = ["run", "baseline", "-n", "2", "--executor", "serial", "--set", "horizon=120d", "--no-charts"]
+    short = CliRunner().invoke(app, [*args, "--set", "follow_up=1d", "--out", str(tmp_path / "short")])
+    assert short.exit_code == 0, short.output
+    assert "still open when the follow-up ended (1 days after the horizon)" in " ".join(short.output.split())
+    manifest = (tmp_path / "short" / "manifest.json").read_text()
+    assert "censored" in manifest
+    full = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "full")])
+    assert full.exit_code == 0, full.output
+    assert "still open when the follow-up ended" not in " ".join(full.output.split())

@@ -61,8 +61,10 @@ class RunResult:
 
     @property
     def warnings(self) -> list[str]:
-        """One sentence per resource that cannot keep up: its load and what would make it stable."""
-        return [o.message for o in self.overloads]
+        """One sentence per resource that cannot keep up (its load and what would make it stable),
+        and one if more than 1% of the window's leads are censored."""
+        censored = metrics.censoring_warning(self.summary, self.scenario.follow_up_hours)
+        return [o.message for o in self.overloads] + ([censored] if censored else [])
 
     @property
     def overloaded(self) -> list[str]:
