@@ -1,12 +1,14 @@
 """funnelsim: discrete-event simulation of B2B marketing and sales funnels.
 
-The public API a notebook user calls: `load_scenario`, `simulate`, `run`, `compare`, `sweep`.
+The public API a notebook user calls: `load_scenario`, `simulate`, `run`, `compare`, `sweep`, `grid`
+(full factorial sweeps), `plan`, `sensitivity` and `run_to_precision`.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from funnelsim.experiment.grid import GridResult, grid
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
@@ -15,6 +17,7 @@ from funnelsim.scenario.schema import Scenario
 
 __all__ = [
     "CompareResult",
+    "GridResult",
     "Records",
     "RunResult",
     "Scenario",
@@ -22,6 +25,7 @@ __all__ = [
     "SweepResult",
     "__version__",
     "compare",
+    "grid",
     "load_scenario",
     "run",
     "simulate",

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from funnelsim.experiment.executors import ExecutorError
+from funnelsim.experiment.grid import check_metrics
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
@@ -123,6 +124,16 @@ def _warn_failures(result: RunResult) -> None:
         )
 
 
+def metric_names() -> list[str]:
+    from funnelsim.metrics import FIGURES
+
+    return list(FIGURES)
+
+
+def _metric_option_help(default: str) -> str:
+    return f"Metric to show (repeatable; default: {default}). Valid: {', '.join(metric_names())}."
+
+
 # --- run ----------------------------------------------------------------------------------
 
 
@@ -219,18 +230,21 @@ def print_summary(result: RunResult) -> None:
 # --- compare -------------------------------------------------------------------------------
 
 
-def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> list[Scenario]:
+def _variants(sources: Sequence[str], vary: Sequence[str], sets: Sequence[str]) -> list[Scenario]:
+    """Each scenario, or with --vary each point of the full factorial grid of each scenario."""
+    from funnelsim.experiment import grid as grids
+
     scenarios = [load_scenario(s, sets) for s in sources]
-    if vary is None:
+    if not vary:
         return scenarios
-    key, sep, values = vary.partition("=")
-    if not sep or not values:
-        raise ScenarioError(f"--vary {vary}: expected KEY=V1,V2,..., e.g. --vary sales.queue=fifo,lifo,sla")
+    axes = grids.parse_axes(vary, "--vary")
+    settings = grids.grid_settings(axes)
     variants = []
     for source in sources:
-        for value in values.split(","):
-            loaded = load_scenario(source, [*sets, f"{key}={value}"])
-            variants.append(loaded.model_copy(update={"name": f"{loaded.name}[{key.split('.')[-1]}={value}]"}))
+        for setting in settings:
+            loaded = grids.load_point(source, sets, setting)
+            label = ",".join(f"{k.split('.')[-1]}={v}" for k, v in setting.items())
+            variants.append(loaded.model_copy(update={"name": f"{loaded.name}[{label}]"}))
     return variants
 
 
@@ -238,11 +252,15 @@ def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> 
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")],
     vary: Annotated[
-        str | None,
-        typer.Option("--vary", help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla."),
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla; repeat it for the full "
+            "factorial grid (ranges as in sweep: 1..4, 0.1..0.5:0.1).",
+        ),
     ] = None,
     metric: Annotated[
-        list[str] | None, typer.Option("--metric", "-m", help="Metrics to show (default: the headline set).")
+        list[str] | None, typer.Option("--metric", "-m", help=_metric_option_help("the headline set"))
     ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
@@ -256,24 +274,18 @@ def compare(
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
     import pandas as pd
 
-    from funnelsim import metrics as metric_defs
     from funnelsim.experiment.runner import compare as api_compare
     from funnelsim.report.charts import compare_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
     from funnelsim.report.results import write_atomically
 
     with user_errors():
-        loaded = _variants(scenarios, vary, set_ or [])
+        loaded = _variants(scenarios, vary or [], set_ or [])
         if len(loaded) < 2:
             raise ScenarioError("compare needs at least two scenarios, or one with --vary KEY=V1,V2")
         for scenario in loaded:
             check_size(scenario, reps * len(loaded), allow_large)
-        wanted = metric or list(HEADLINE)
-        unknown = [m for m in wanted if m not in metric_defs.FIGURES and not m.startswith("channel.")]
-        if unknown:
-            raise ScenarioError(
-                f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}"
-            )
+        wanted = check_metrics(metric or list(HEADLINE))
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
         outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
@@ -341,50 +353,99 @@ def _slug(name: str) -> str:
 # --- sweep ---------------------------------------------------------------------------------
 
 
+SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        help="Add replications until each headline figure's 95% half-width is within this share of its mean "
+        "(0.5 pp for a rate), e.g. 0.02; --reps is the start, --max-reps the cap.",
+    ),
+]
+MaxReps = Annotated[int | None, typer.Option("--max-reps", min=2, help="Cap on replications for --precision.")]
+Store = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Folder of finished points (default: points/ beside the output folder, e.g. results/points); "
+        "rerunning a command computes only the missing ones.",
+    ),
+]
+Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse points already in --store.")]
+
+
 @app.command()
 def sweep(
     scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
-    param: Annotated[str, typer.Option("--param", "-p", help="Dotted field to vary, e.g. sales.sdr.count.")] = "",
-    values: Annotated[str, typer.Option("--values", "-v", help="Comma-separated values, e.g. 1,2,3,4.")] = "",
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metrics to tabulate.")] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="KEY=VALUES to vary (repeatable: the full factorial grid). Values: a list (fifo,lifo), an integer "
+            "range (1..8) or a float range with a step (0.1..0.5:0.1).",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Same as --vary; or KEY alone with --values.")
+    ] = None,
+    values: Annotated[str, typer.Option("--values", "-v", help="Values for a single --param KEY, e.g. 1,2,3.")] = "",
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help=_metric_option_help(", ".join(SWEEP_METRICS)))
+    ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
+    dask_address: DaskAddress = None,
+    precision: Precision = None,
+    max_reps: MaxReps = None,
+    store: Store = None,
+    resume: Resume = True,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run one scenario for each value of a parameter (same seeds) and chart the response."""
-    import pandas as pd
-
-    from funnelsim.report.charts import sweep_chart
+    """Run a scenario at every point of a grid of parameter values (same seeds); one tidy table and charts."""
+    from funnelsim.experiment import grid as grids
+    from funnelsim.experiment.points import PointStore
+    from funnelsim.experiment.precision import check_precision
+    from funnelsim.report.decision_charts import grid_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
     from funnelsim.report.results import write_atomically
 
     with user_errors():
-        if not param or not values:
-            raise ScenarioError(
-                "sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3"
-            )
-        value_list = [v.strip() for v in values.split(",") if v.strip()]
-        loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
-        for s in loaded:
-            check_size(s, reps * len(loaded), allow_large)
-    wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
-    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
-    results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
-    table = Table(
-        title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left"
-    )
-    table.add_column(param)
+        specs = _vary_specs(vary, param, values)
+        axes = grids.parse_axes(specs, "--vary")
+        wanted = grids.check_metrics(metric or SWEEP_METRICS)
+        check_precision(precision, reps, max_reps)
+        settings = grids.grid_settings(axes)
+        first = grids.load_point(scenario, set_ or [], settings[0])
+        for setting in settings[1:]:
+            grids.load_point(scenario, set_ or [], setting)
+        check_size(first, reps * len(settings), allow_large)
+    target = out or Path("results") / f"sweep-{_slug(first.name)}-{'-'.join(_slug(a.key) for a in axes)}"[:120]
+    store = store or point_store_beside(target)
+    points = PointStore(store if resume else None)
+    with _progress(reps * len(settings), quiet, "sweep") as progress, user_errors():
+        outcome = grids.grid(
+            scenario, axes, reps, seed, set_ or [], store=points, executor=executor, workers=workers,
+            dask_address=dask_address, allow_large=allow_large, precision=precision, max_reps=max_reps,
+            progress=_advance(progress),
+        )  # fmt: skip
+    for result in outcome.results:
+        _warn_failures(result)
+    keys = [a.key for a in axes]
+    title = f"{first.name}: sweep of {' x '.join(keys)} ({len(settings)} points), seed {seed}"
+    table = Table(title=title, title_justify="left")
+    for key in keys:
+        table.add_column(key)
+    table.add_column("Reps", justify="right")
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
-    rows = []
-    for value, result in zip(value_list, results):
+    for setting, result in zip(outcome.settings, outcome.results):
         summary = result.summary.set_index("metric")
-        cells = [value]
+        cells = [str(setting[k]) for k in keys] + [str(len(result.replications))]
         for name in wanted:
             unit = figure_info(name).unit
             if name not in summary.index:
@@ -394,31 +455,51 @@ def sweep(
             cells.append(
                 f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}"
             )
-            rows.append(
-                {
-                    "value": value,
-                    "metric": name,
-                    "mean": entry["mean"],
-                    "ci_low": entry["ci_low"],
-                    "ci_high": entry["ci_high"],
-                }
-            )
-        table.add_row(*cells)
+        table.add_row(*(escape(c) for c in cells))
     out_console.print(table)
-    frame = pd.DataFrame(rows)
-    target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
+    tidy = outcome.table
+    tidy = tidy[tidy["metric"].isin(wanted)].reset_index(drop=True)
+    out_console.print(
+        f"points: {outcome.computed} computed, {outcome.reused} reused from {store}/"
+        if resume
+        else f"points: {outcome.computed} computed (--no-resume: nothing stored)",
+        highlight=False,
+    )
 
     def fill(folder: Path) -> None:
-        frame.rename(columns={"value": param}).to_csv(folder / "sweep.csv", index=False)
+        tidy.to_csv(folder / "sweep.csv", index=False)
         charts = folder / "charts"
         charts.mkdir()
         for name in wanted:
-            sweep_chart(
-                frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png"
-            )
+            grid_chart(tidy[tidy["metric"] == name].reset_index(drop=True), keys, name, charts / f"{_slug(name)}.png")
 
     write_atomically(target, fill)
     out_console.print(f"sweep written to {target}/")
+
+
+def point_store_beside(target: Path) -> Path:
+    """Finished points live in points/ beside the command's output folder (results/points by default)."""
+    return Path(target).parent / "points"
+
+
+def _vary_specs(vary: Sequence[str] | None, param: Sequence[str] | None, values: str) -> list[str]:
+    """--vary and --param as KEY=VALUES specs; the older `--param KEY --values V1,V2` form is one of them."""
+    specs = list(vary or [])
+    bare = [p for p in (param or []) if "=" not in p]
+    specs += [p for p in (param or []) if "=" in p]
+    if bare:
+        if len(bare) > 1 or not values:
+            raise ScenarioError(
+                f"--param {bare[0]}: give its values as --param {bare[0]}=V1,V2 (or one --param KEY with --values)"
+            )
+        specs.append(f"{bare[0]}={values}")
+    elif values:
+        raise ScenarioError("--values needs a --param KEY to go with it")
+    if not specs:
+        raise ScenarioError(
+            "sweep needs at least one --vary KEY=VALUES, e.g. --vary sales.sdr.count=1..4 --vary sales.queue=fifo,lifo"
+        )
+    return specs
 
 
 # --- scenario files ------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Decisions in one command: factorial grids that resume, runs to a precision, plans, sensitivity."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from funnelsim import grid
+from funnelsim.cli import app
+from funnelsim.experiment.grid import GridError, parse_values
+from funnelsim.experiment.points import PointStore
+
+runner = CliRunner()
+SHORT = ["horizon=45d", "warmup=5d"]
+FAST = ["--reps", "3", "--workers", "1", "--set", "horizon=45d", "--set", "warmup=5d", "--quiet"]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+# --- grids ------------------------------------------------------------------------------------
+
+
+def test_values_are_lists_integer_ranges_or_stepped_float_ranges():
+    assert parse_values("1..8") == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert parse_values("0.1..0.5:0.1") == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert parse_values("fifo,lifo") == ["fifo", "lifo"]
+    assert parse_values("2..10:4") == [2, 6, 10]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("4..1", "reversed"), ("", "no values"), ("0.2..0.5", "needs a step"), ("1..3:0", "step must be positive")],
+)
+def test_bad_ranges_are_refused(text, message):
+    with pytest.raises(GridError, match=message):
+        parse_values(text)
+
+
+@pytest.mark.parametrize(
+    ("vary", "message"),
+    [
+        ("sales.sdr.cont=1..2", "unknown field 'cont'"),
+        ("sales.sdr.count=a,b", "expected a whole number of people"),
+        ("sales.sdr.count=3..1", "reversed"),
+        ("sales.sdr.count=", "no values"),
+    ],
+)
+def test_sweep_refuses_a_bad_vary_with_exit_2(vary, message):
+    result = invoke("sweep", "baseline", "--vary", vary, *FAST)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_unknown_metric_is_refused_before_anything_runs_and_lists_the_valid_ones(tmp_path):
+    for command in (["sweep", "baseline", "--vary", "sales.sdr.count=1..2"], ["compare", "baseline", "--vary",
+                                                                               "sales.sdr.count=1..2"]):  # fmt: skip
+        result = invoke(*command, "-m", "customerz", *FAST, "--out", str(tmp_path / "out"))
+        assert result.exit_code == 2
+        assert "unknown metric(s) customerz" in result.output and "answered_within_1h" in result.output
+    assert not (tmp_path / "out").exists()  # refused up front: nothing was simulated or written
+
+
+def test_a_second_vary_gives_the_full_factorial_grid_and_a_rerun_computes_nothing(tmp_path):
+    args = ["sweep", "baseline", "--vary", "sales.sdr.count=1..4", "--vary", "sales.queue=fifo,lifo", *FAST,
+            "-m", "answered_within_1h", "-m", "abandon_rate", "--store", str(tmp_path / "points")]  # fmt: skip
+    first = invoke(*args, "--out", str(tmp_path / "one"))
+    assert first.exit_code == 0, first.output
+    assert "points: 8 computed, 0 reused" in first.output
+    table = pd.read_csv(tmp_path / "one" / "sweep.csv")
+    assert len(table) == 16  # 4 counts x 2 queues x 2 metrics
+    assert list(table.columns[:3]) == ["sales.sdr.count", "sales.queue", "metric"]
+    assert {"mean", "ci_low", "ci_high"} <= set(table.columns)
+    assert sorted(set(zip(table["sales.sdr.count"], table["sales.queue"]))) == [
+        (c, q) for c in (1, 2, 3, 4) for q in ("fifo", "lifo")
+    ]
+    answered = table[table["metric"] == "answered_within_1h"].set_index(["sales.sdr.count", "sales.queue"])["mean"]
+    assert answered[(4, "fifo")] > answered[(1, "fifo")] + 0.2  # one SDR answers far fewer within the hour
+    assert answered[(1, "lifo")] > answered[(1, "fifo")]  # newest-first answers the fresh leads when overloaded
+    second = invoke(*args, "--out", str(tmp_path / "two"))
+    assert "points: 0 computed, 8 reused" in second.output
+    assert pd.read_csv(tmp_path / "two" / "sweep.csv").equals(table)
+
+
+def test_an_interrupted_grid_keeps_every_finished_point(tmp_path):
+    store = PointStore(tmp_path / "points")
+    seen = []
+
+    def stop_after_two_points(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 4:  # 2 replications per point: the second point has just finished
+            raise KeyboardInterrupt
+
+    vary = {"sales.sdr.count": [1, 2, 3]}
+    with pytest.raises(KeyboardInterrupt):
+        grid("baseline", vary, reps=2, seed=5, overrides=SHORT, store=store, executor="serial",
+             progress=stop_after_two_points)  # fmt: skip
+    assert store.computed == 2 and len(list((tmp_path / "points").glob("*.parquet"))) == 2
+    again = grid("baseline", vary, reps=2, seed=5, overrides=SHORT, store=store, executor="serial")
+    assert (again.computed, again.reused) == (1, 2)
+    fresh = grid("baseline", vary, reps=2, seed=5, overrides=SHORT, executor="serial")
+    assert again.table.drop(columns="point").equals(fresh.table.drop(columns="point"))
+
+
+def test_a_stored_point_is_keyed_by_scenario_seed_and_replications(tmp_path):
+    store = tmp_path / "points"
+    grid("baseline", {"sales.sdr.count": [2]}, reps=2, seed=5, overrides=SHORT, store=store, executor="serial")
+    other_seed = grid("baseline", {"sales.sdr.count": [2]}, reps=2, seed=6, overrides=SHORT, store=store,
+                      executor="serial")  # fmt: skip
+    more_reps = grid("baseline", {"sales.sdr.count": [2]}, reps=3, seed=5, overrides=SHORT, store=store,
+                     executor="serial")  # fmt: skip
+    other_scenario = grid("baseline", {"sales.sdr.count": [2]}, reps=2, seed=5, overrides=[*SHORT, "sales.sla=2h"],
+                          store=store, executor="serial")  # fmt: skip
+    assert [g.computed for g in (other_seed, more_reps, other_scenario)] == [1, 1, 1]
+
+
+def test_compare_with_two_varies_runs_every_combination_paired(tmp_path):
+    result = invoke("compare", "baseline", "--vary", "sales.sdr.count=1..2", "--vary", "sales.queue=fifo,lifo",
+                    *FAST, "-m", "leads", "--out", str(tmp_path / "compare"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "4 scenarios" in result.output
