@@ -9,6 +9,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from funnelsim.experiment.grid import GridResult, grid
+from funnelsim.experiment.plan import PlanResult, plan
+from funnelsim.experiment.precision import run_to_precision
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
@@ -18,6 +20,7 @@ from funnelsim.scenario.schema import Scenario
 __all__ = [
     "CompareResult",
     "GridResult",
+    "PlanResult",
     "Records",
     "RunResult",
     "Scenario",
@@ -27,7 +30,9 @@ __all__ = [
     "compare",
     "grid",
     "load_scenario",
+    "plan",
     "run",
+    "run_to_precision",
     "simulate",
     "sweep",
 ]

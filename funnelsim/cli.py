@@ -774,6 +774,10 @@ def print_bench(result: dict[str, Any]) -> None:
     out_console.print(targets)
 
 
+# plan and sensitivity live in their own module; importing it registers them on `app`.
+from funnelsim import cli_decisions  # noqa: E402, F401
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

@@ -120,3 +120,70 @@ def test_compare_with_two_varies_runs_every_combination_paired(tmp_path):
                     *FAST, "-m", "leads", "--out", str(tmp_path / "compare"))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "4 scenarios" in result.output
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+PLAN_HORIZON = ["horizon=120d", "warmup=14d"]
+PLAN_SETS = ["--set", PLAN_HORIZON[0], "--set", PLAN_HORIZON[1]]
+
+
+def test_plan_finds_the_smallest_sdr_count_that_meets_the_target_and_run_confirms_it():
+    from funnelsim import plan, run
+
+    result = plan("baseline", ["answered_within_1h>=0.35"], ["sales.sdr.count=1..8"], reps=6, seed=3,
+                  overrides=PLAN_HORIZON, executor="serial")  # fmt: skip
+    count = result.plan.counts["sales.sdr.count"]
+    assert 2 < count < 8
+    assert len(result.teams) < 8  # bisection from the warm start, not the whole grid
+    assert result.binding == ["answered_within_1h>=0.35"]
+
+    def conservative(c: int) -> float:
+        checked = run("baseline", reps=6, seed=3, overrides=[*PLAN_HORIZON, f"sales.sdr.count={c}"],
+                      executor="serial", timeseries_step_hours=None)  # fmt: skip
+        return checked.figure("answered_within_1h")[1]  # the interval's lower end
+
+    assert conservative(count) >= 0.35 > conservative(count - 1)
+    assert result.plan.cost_per_month == count * 7000 + 3 * 12000
+
+
+def test_plan_cli_prints_the_plan_runners_up_and_the_frontier(tmp_path):
+    out = tmp_path / "plan"
+    result = invoke("plan", "baseline", "--target", "answered_within_1h>=0.35", "--vary", "sales.sdr.count=1..8",
+                    "-n", "4", "-w", "1", "-q", *PLAN_SETS, "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "plan: " in result.output and "binding: answered_within_1h>=0.35" in result.output
+    assert "runners-up" in result.output and "Cost / month" in result.output
+    assert (out / "charts" / "frontier.png").is_file()
+    table = pd.read_csv(out / "plan.csv")
+    assert table["plan"].sum() == 1
+
+
+def test_a_target_no_headcount_can_meet_is_unreachable_and_the_calendar_is_named(tmp_path):
+    result = invoke("plan", "baseline", "--target", "answered_within_1h>=0.8", "--vary", "sales.sdr.count=1..8",
+                    "-n", "3", "-w", "1", "-q", *PLAN_SETS,
+                    "--out", str(tmp_path / "plan"))  # fmt: skip
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "no plan" in text and "unreachable: answered_within_1h>=0.8" in text
+    assert "best reached" in text and "with 8 SDR" in text
+    assert "bounded by the calendar" in text and "24/7" in text and "automated first touch" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "answerd_within_1h>=0.8"], "unknown metric(s) answerd_within_1h"),
+        (["--target", "answered_within_1h=0.8"], "expected METRIC>=VALUE or METRIC<=VALUE"),
+        (["--target", "answered_within_1h>=high"], "expected a number"),
+        (["--target", "answered_within_1h>=0.3", "--objective", "most:profit"], "expected max:METRIC"),
+        (["--target", "answered_within_1h>=0.3", "--vary", "sales.sdr.reach=0.5..0.9:0.1"], "varies headcounts"),
+        (["--target", "answered_within_1h>=0.3", "--vary", "sales.sdr.count=5..2"], "reversed"),
+        (["--target", "answered_within_1h>=0.3", "--precision", "1.5"], "at most 1"),
+    ],
+)
+def test_plan_refuses_bad_targets_and_bounds_with_exit_2(args, message):
+    vary = [] if "--vary" in args else ["--vary", "sales.sdr.count=1..3"]
+    result = invoke("plan", "baseline", *args, *vary, "-n", "2", "-q")
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
