@@ -12,6 +12,7 @@ from funnelsim.experiment.grid import GridResult, grid
 from funnelsim.experiment.plan import PlanResult, plan
 from funnelsim.experiment.precision import run_to_precision
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult, compare, run, sweep
+from funnelsim.experiment.sensitivity import SensitivityResult, sensitivity
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import ScenarioError, load_scenario
@@ -25,6 +26,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SensitivityResult",
     "SweepResult",
     "__version__",
     "compare",
@@ -33,6 +35,7 @@ __all__ = [
     "plan",
     "run",
     "run_to_precision",
+    "sensitivity",
     "simulate",
     "sweep",
 ]

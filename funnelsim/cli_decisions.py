@@ -258,4 +258,115 @@ def _plan_json(result) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-__all__ = ["USER_ERROR_EXIT", "err_console", "plan"]
+# --- sensitivity ---------------------------------------------------------------------------
+
+
+@app.command()
+def sensitivity(
+    scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="A parameter and its range around the scenario's value, KEY=LOW..HIGH (repeatable), e.g. "
+            "sales.sdr.reach=0.6..0.9 or sales.patience.exponential.mean=3d..14d; KEY alone means ±25%. "
+            "Default: the scenario's assumptions (see funnelsim/experiment/sensitivity.py), ±25%.",
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", "-m", help="Metric whose sensitivity to show (repeatable; default: customers)."),
+    ] = None,
+    reps: Annotated[int, typer.Option("--reps", "-n", min=2, help="Replications per run (paired by seed).")] = 10,
+    seed: Seed = DEFAULT_SEED,
+    set_: Sets = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for sensitivity.csv and the tornado charts.")
+    ] = None,
+    workers: Workers = None,
+    executor: Executor = "processes",
+    dask_address: DaskAddress = None,
+    store: Store = None,
+    resume: Resume = True,
+    quiet: Quiet = False,
+) -> None:
+    """Which assumption moves a figure most: one at a time, low and high, on common random numbers."""
+    from funnelsim.experiment import sensitivity as sens
+    from funnelsim.experiment.grid import check_metrics, load_point
+    from funnelsim.experiment.points import PointStore
+    from funnelsim.report.decision_charts import tornado_chart
+    from funnelsim.report.results import write_atomically
+
+    with user_errors():
+        names = check_metrics(metric or ["customers"])
+        base = load_point(scenario, set_ or [], {})
+        parameters = [sens.parse_parameter(p, base) for p in param or []] or sens.default_parameters(base)
+        if not parameters:
+            raise sens.SensitivityError("no parameters to vary: give --param KEY=LOW..HIGH")
+    target = out or Path("results") / f"sensitivity-{_slug(base.name)}"
+    points = PointStore((store or point_store_beside(target)) if resume else None)
+    with _progress(reps * (1 + 2 * len(parameters)), quiet, "sensitivity") as progress, user_errors():
+        result = sens.sensitivity(
+            scenario, parameters, names, reps, seed, set_ or [], store=points, executor=executor, workers=workers,
+            dask_address=dask_address, progress=_advance(progress),
+        )  # fmt: skip
+    for name in names:
+        rows = result.metric(name)
+        table = Table(
+            title=f"{base.name}: sensitivity of {_info(name).label} (now {_show(name, *result.base.figure(name))}), "
+            f"{reps} paired replications, seed {seed}",
+            title_justify="left",
+        )
+        for column in ("Parameter", "Low .. scenario .. high", "Effect at low [95% CI]", "Effect at high [95% CI]"):
+            table.add_column(column, justify="left" if column == "Parameter" else "right")
+        table.add_column("Swing", justify="right")
+        by_key = {p.key: p for p in result.parameters}
+        for row in rows.itertuples():
+            p = by_key[row.parameter]
+            table.add_row(
+                row.parameter,
+                f"{p.shown(p.low)} .. {p.shown(p.base)} .. {p.shown(p.high)}",
+                _effect(name, row.low_effect, row.low_ci_low, row.low_ci_high),
+                _effect(name, row.high_effect, row.high_ci_low, row.high_ci_high),
+                _effect(name, row.swing, float("nan"), float("nan")).lstrip("+"),
+            )
+        out_console.print(table)
+    for note in result.notes:
+        out_console.print(f"note: {note}", highlight=False)
+    out_console.print(
+        f"runs: {result.computed} computed, {result.reused} reused; effects are paired differences against "
+        "the scenario as it is (same seeds)",
+        highlight=False,
+    )
+
+    def fill(folder: Path) -> None:
+        result.table.to_csv(folder / "sensitivity.csv", index=False)
+        charts = folder / "charts"
+        charts.mkdir()
+        for name in names:
+            rows = result.metric(name).copy()
+            by_key = {p.key: p for p in result.parameters}
+            rows["low"] = [by_key[k].shown(by_key[k].low) for k in rows["parameter"]]
+            rows["base"] = [by_key[k].shown(by_key[k].base) for k in rows["parameter"]]
+            rows["high"] = [by_key[k].shown(by_key[k].high) for k in rows["parameter"]]
+            tornado_chart(rows, name, result.base.figure(name)[0], base.name, charts / f"tornado-{_slug(name)}.png")
+
+    write_atomically(target, fill)
+    out_console.print(f"sensitivity written to {target}/", highlight=False)
+
+
+def _effect(name: str, effect: float, low: float, high: float) -> str:
+    from funnelsim.report.formatting import format_interval, format_value
+
+    unit = _info(name).unit
+    if unit == "%":
+        text = f"{100 * effect:+.1f} pp"
+        if low == low:
+            text += f" [{100 * low:+.1f}, {100 * high:+.1f}]"
+        return text
+    sign = "+" if effect > 0 else ""
+    return f"{sign}{format_value(effect, unit)} {format_interval(low, high, unit)}".strip()
+
+
+__all__ = ["USER_ERROR_EXIT", "err_console", "plan", "sensitivity"]

@@ -187,3 +187,53 @@ def test_plan_refuses_bad_targets_and_bounds_with_exit_2(args, message):
     result = invoke("plan", "baseline", *args, *vary, "-n", "2", "-q")
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+# --- sensitivity ------------------------------------------------------------------------------
+
+
+def test_sensitivity_pairs_each_parameter_low_and_high_against_the_scenario():
+    from funnelsim.experiment.sensitivity import sensitivity
+
+    result = sensitivity("baseline", ["sales.sdr.reach=0.6..0.9", "sales.auto_touch.decay_slowdown=1..3"],
+                         ["customers"], reps=4, seed=2, overrides=["horizon=90d", "warmup=7d"],
+                         executor="serial")  # fmt: skip
+    rows = result.metric("customers").set_index("parameter")
+    assert list(rows.index) == ["sales.sdr.reach", "sales.auto_touch.decay_slowdown"]  # largest swing first
+    reach = rows.loc["sales.sdr.reach"]
+    assert reach["low_ci_high"] < 0 < reach["high_ci_low"]  # fewer calls connect -> fewer customers, and back
+    assert (reach["low"], reach["base"], reach["high"]) == (0.6, 0.8, 0.9)
+    slowdown = rows.loc["sales.auto_touch.decay_slowdown"]
+    # the baseline has no automated touch: same seeds, same leads, exactly the same customers
+    assert slowdown["low_effect"] == slowdown["high_effect"] == 0.0
+    assert "auto_touch is disabled" in result.notes[0]
+
+
+def test_sensitivity_by_default_covers_the_scenarios_assumptions_and_draws_a_tornado(tmp_path):
+    out = tmp_path / "sens"
+    result = invoke("sensitivity", "baseline", "-n", "2", "-w", "1", "-q", "--set", "horizon=30d", "--set",
+                    "warmup=3d", "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sensitivity.csv")
+    assert {"sales.sdr.reach", "sales.patience.exponential.mean", "sales.ae.capacity"} <= set(table["parameter"])
+    assert "sales.auto_touch.decay_slowdown" not in set(table["parameter"])  # off in the baseline: not an assumption
+    reach = table.set_index("parameter").loc["sales.sdr.reach"]
+    assert (reach["low"], reach["high"]) == (0.6, 1.0)  # -25%, and +25% capped at a probability of 1
+    assert (out / "charts" / "tornado-customers.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("sales.sdr.reach=0.85..0.95", "excludes the scenario's own value sales.sdr.reach = 0.8"),
+        ("sales.sdr.reach=0.9..0.6", "reversed"),
+        ("sales.sdr.reach=0.8..0.8", "empty"),
+        ("sales.sdr.rech=0.6..0.9", "no such field"),
+        ("sales.patience.exponential.mean=3..14", "takes a duration"),
+        ("sales.sdr.reach=0.6", "expected KEY=LOW..HIGH"),
+    ],
+)
+def test_sensitivity_refuses_bad_ranges_with_exit_2(param, message):
+    result = invoke("sensitivity", "baseline", "--param", param, "-n", "2", "-q")
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())

@@ -116,19 +116,23 @@ def tornado_chart(rows: pd.DataFrame, metric: str, base_mean: float, scenario: s
     ordered = rows.assign(swing=(rows["high_effect"] - rows["low_effect"]).abs()).sort_values("swing")
     fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(ordered) + 1.8))
     y = np.arange(len(ordered))
-    for side, colour in (("low", LOW_COLOUR), ("high", HIGH_COLOUR)):
+    for side, colour, shift in (("low", LOW_COLOUR, 0.19), ("high", HIGH_COLOUR, -0.19)):
         effect = ordered[f"{side}_effect"].to_numpy(dtype=float) * scale
         low = ordered[f"{side}_ci_low"].to_numpy(dtype=float) * scale
         high = ordered[f"{side}_ci_high"].to_numpy(dtype=float) * scale
-        ax.barh(y, effect, height=0.6, color=colour, alpha=0.85, label=f"parameter at its {side} value")
-        ax.errorbar(effect, y, xerr=np.nan_to_num(np.vstack([effect - low, high - effect])), fmt="none",
+        ax.barh(y + shift, effect, height=0.36, color=colour, alpha=0.9, label=f"parameter at its {side} value")
+        ax.errorbar(effect, y + shift, xerr=np.nan_to_num(np.vstack([effect - low, high - effect])), fmt="none",
                     ecolor="black", capsize=3, linewidth=1)  # fmt: skip
     labels = [f"{r.parameter}\n{_short(r.low)} .. {_short(r.base)} .. {_short(r.high)}" for r in ordered.itertuples()]
     ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
     base_text = f"{base_mean * scale:,.4g}{'%' if scale == 100 else ''}"
     ax.set_xlabel(f"change in {figure_info(metric).label}" + (f" ({'pp' if scale == 100 else unit})" if unit else ""))
-    ax.set_title(f"{scenario}: what moves {figure_info(metric).label} (now {base_text}); one at a time, 95% CI")
+    ax.set_title(
+        f"{scenario}: what moves {figure_info(metric).label} (now {base_text})\n"
+        "one parameter at a time, paired with the scenario as it is; bars: 95% CI",
+        fontsize=10,
+    )
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return _save(fig, path)
