@@ -85,6 +85,24 @@ Executor = Annotated[str, typer.Option("--executor", help="serial, processes or 
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        help="Add replications until each headline figure's 95% half-width is within this share of its mean "
+        "(0.5 pp for a rate), e.g. 0.02; --reps is the start, --max-reps the cap.",
+    ),
+]
+MaxReps = Annotated[int | None, typer.Option("--max-reps", min=2, help="Cap on replications for --precision.")]
+Store = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Folder of finished points (default: points/ beside the output folder, e.g. results/points); "
+        "rerunning a command computes only the missing ones.",
+    ),
+]
+Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse points already in --store.")]
 
 
 def _progress(total: int, quiet: bool, label: str) -> contextlib.AbstractContextManager[Any]:
@@ -111,6 +129,32 @@ def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], 
         result = api_run(scenario, reps, seed, progress=_advance(progress), **options)
     _warn_failures(result)
     return result
+
+
+def _execute_to_precision(
+    scenario: Scenario, reps: int, seed: int, options: dict[str, Any], quiet: bool, precision: float, cap: int | None
+) -> RunResult:
+    from funnelsim.experiment.precision import run_to_precision
+
+    if options.get("keep_leads"):
+        fail("--keep-leads and --precision cannot be combined (the replications are added in rounds)")
+    with user_errors():
+        check_size(scenario, cap or reps, options.get("allow_large", False))
+        result, report = run_to_precision(
+            scenario, precision, reps, seed, cap, executor=options["executor"], workers=options["workers"],
+            dask_address=options.get("dask_address"), timeseries_step_hours=1.0,
+        )  # fmt: skip
+    _warn_failures(result)
+    say_precision(scenario.name, report)
+    return result
+
+
+def say_precision(name: str, report: Any) -> None:
+    """One line on how precise the run became; a warning when the cap stopped it first."""
+    if report.met:
+        err_console.print(f"{name}: {report.describe()}", highlight=False)
+    else:
+        err_console.print(f"[yellow]warning:[/] {name}: {report.describe()}", highlight=False, soft_wrap=True)
 
 
 def _warn_failures(result: RunResult) -> None:
@@ -151,13 +195,17 @@ def run(
         bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
     ] = False,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
+    precision: Precision = None,
+    max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a scenario many times; print figures with 95% intervals and write a results folder."""
+    from funnelsim.experiment.precision import check_precision
     from funnelsim.report.results import write_run
 
     with user_errors():
+        check_precision(precision, reps, max_reps)
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
     options = {
@@ -167,7 +215,10 @@ def run(
         "keep_leads": keep_leads,
         "allow_large": allow_large,
     }
-    result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
+    if precision is None:
+        result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
+    else:
+        result = _execute_to_precision(loaded, reps, seed, options, quiet, precision, max_reps)
     print_summary(result)
     target = out or Path("results") / loaded.name
     try:
@@ -268,12 +319,15 @@ def compare(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
+    precision: Precision = None,
+    max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
     import pandas as pd
 
+    from funnelsim.experiment.precision import check_precision
     from funnelsim.experiment.runner import compare as api_compare
     from funnelsim.report.charts import compare_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
@@ -286,9 +340,27 @@ def compare(
         for scenario in loaded:
             check_size(scenario, reps * len(loaded), allow_large)
         wanted = check_metrics(metric or list(HEADLINE))
+        check_precision(precision, reps, max_reps)
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
-    with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
-        outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
+    if precision is not None:
+        from funnelsim.experiment.points import ExecutorOptions
+        from funnelsim.experiment.precision import compare_to_precision
+
+        with user_errors():
+            outcome, reports = compare_to_precision(
+                loaded,
+                precision,
+                reps,
+                seed,
+                max_reps,
+                options=ExecutorOptions(executor, workers),  # type: ignore[arg-type]
+            )
+        for variant, report in zip(loaded, reports):
+            say_precision(variant.name, report)
+        reps = len(outcome.results[0].replications)
+    else:
+        with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
+            outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
     results = outcome.results
     for result in results:
         _warn_failures(result)
@@ -354,24 +426,6 @@ def _slug(name: str) -> str:
 
 
 SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
-Precision = Annotated[
-    float | None,
-    typer.Option(
-        "--precision",
-        help="Add replications until each headline figure's 95% half-width is within this share of its mean "
-        "(0.5 pp for a rate), e.g. 0.02; --reps is the start, --max-reps the cap.",
-    ),
-]
-MaxReps = Annotated[int | None, typer.Option("--max-reps", min=2, help="Cap on replications for --precision.")]
-Store = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        help="Folder of finished points (default: points/ beside the output folder, e.g. results/points); "
-        "rerunning a command computes only the missing ones.",
-    ),
-]
-Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse points already in --store.")]
 
 
 @app.command()

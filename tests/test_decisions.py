@@ -237,3 +237,53 @@ def test_sensitivity_refuses_bad_ranges_with_exit_2(param, message):
     result = invoke("sensitivity", "baseline", "--param", param, "-n", "2", "-q")
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+# --- precision --------------------------------------------------------------------------------
+
+
+def test_precision_adds_replications_until_the_half_width_is_within_the_share_of_the_mean():
+    from funnelsim import load_scenario, run, run_to_precision
+
+    scenario = load_scenario("baseline", SHORT)
+    result, report = run_to_precision(scenario, 0.1, reps=3, seed=8, names=["customers"], executor="serial")
+    assert report.met and report.reps > 3  # three replications were not enough for ±10%
+    mean, low, high = result.figure("customers")
+    assert (high - low) / 2 <= 0.1 * mean
+    # replication i always uses child i of the seed: the longer run starts with the shorter one
+    shorter = run(scenario, reps=3, seed=8, executor="serial", timeseries_step_hours=None)
+    columns = [c for c in shorter.replications.columns if c != "seconds"]
+    assert result.replications[columns].iloc[:3].equals(shorter.replications[columns])
+
+
+def test_precision_stops_at_the_cap_and_says_so():
+    from funnelsim import load_scenario, run_to_precision
+
+    scenario = load_scenario("baseline", SHORT)
+    result, report = run_to_precision(scenario, 0.001, reps=3, seed=8, max_reps=6, names=["customers"],
+                                      executor="serial")  # fmt: skip
+    assert len(result.replications) == 6 and report.cap_reached
+    assert "cap of 6 replications hit" in report.describe() and "customers" in report.describe()
+
+
+def test_a_share_is_held_to_half_a_percentage_point():
+    from funnelsim.experiment.precision import tolerance
+
+    assert tolerance("answered_within_1h", 0.3, 0.02) == 0.005
+    assert tolerance("customers", 200.0, 0.02) == 4.0
+
+
+def test_run_to_precision_on_the_command_line_reports_the_cap(tmp_path):
+    result = invoke("run", "baseline", "--precision", "0.001", "-n", "3", "--max-reps", "4", *FAST[2:],
+                    "--no-charts", "--out", str(tmp_path / "r"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "precision NOT reached: cap of 4 replications hit" in " ".join(result.output.split())
+    assert len(pd.read_parquet(tmp_path / "r" / "replications.parquet")) == 4
+
+
+@pytest.mark.parametrize("command", [["run"], ["compare", "baseline", "--vary", "sales.queue=fifo,lifo"],
+                                     ["sweep", "--vary", "sales.sdr.count=1..2"]])  # fmt: skip
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1"])
+def test_precision_of_zero_or_above_one_is_exit_2(command, value):
+    result = invoke(*command, "--precision", value, "-n", "2", "-q")
+    assert result.exit_code == 2 and "--precision" in result.output and "at most 1" in result.output

@@ -46,6 +46,7 @@ class Job:
     seed: int
     reps: int
     first: int = 0
+    timeseries_step_hours: float | None = None
 
 
 def replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
@@ -93,7 +94,7 @@ def run_jobs(
     for j, job in enumerate(jobs):
         seeds = replication_seeds(job.seed, job.first + job.reps)
         for i in range(job.first, job.first + job.reps):
-            arguments.append((job.scenario, seeds[i], i, False, None))
+            arguments.append((job.scenario, seeds[i], i, False, job.timeseries_step_hours))
             owner.append(j)
     outputs: list[list[ReplicationOutput]] = [[] for _ in jobs]
     results: list[RunResult | None] = [None] * len(jobs)
@@ -103,6 +104,8 @@ def run_jobs(
         if len(outputs[j]) == jobs[j].reps:
             job = jobs[j]
             results[j] = result_from_table(job.scenario, job.seed, replication_table(outputs[j], job.seed))
+            series = [o.timeseries for o in sorted(outputs[j], key=lambda o: o.index) if o.timeseries is not None]
+            results[j].timeseries = pd.concat(series, ignore_index=True) if series else None
             if on_done is not None:
                 on_done(j, results[j])
         if progress is not None:
@@ -113,7 +116,10 @@ def run_jobs(
 def merge(first: RunResult, more: RunResult) -> RunResult:
     """One result from two runs of the same scenario and seed over disjoint replications."""
     table = pd.concat([first.replications, more.replications], ignore_index=True).sort_values("replication")
-    return result_from_table(first.scenario, first.seed, table.reset_index(drop=True))
+    merged = result_from_table(first.scenario, first.seed, table.reset_index(drop=True))
+    series = [r.timeseries for r in (first, more) if r.timeseries is not None]
+    merged.timeseries = pd.concat(series, ignore_index=True) if series else None
+    return merged
 
 
 @dataclass

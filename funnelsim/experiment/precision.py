@@ -7,12 +7,13 @@ leave the first ones bit-identical; a precise run is a longer run, never a diffe
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from funnelsim import metrics
 from funnelsim.experiment.points import ExecutorOptions, Job, PointStore, merge, point_key, run_jobs
-from funnelsim.experiment.runner import DEFAULT_SEED, RunResult
+from funnelsim.experiment.runner import DEFAULT_SEED, CompareResult, RunResult
 from funnelsim.scenario.loader import ScenarioError
 from funnelsim.scenario.schema import Scenario
 
@@ -129,8 +130,10 @@ def run_points_to_precision(
     options: ExecutorOptions | None = None,
     progress: Callable[[int], None] | None = None,
     names: Sequence[str] | None = None,
+    timeseries_step_hours: float | None = None,
 ) -> PrecisionOutcome:
     """Run each scenario from `reps` replications up until `precision` holds for `names` (or the cap)."""
+    started = time.perf_counter()
     cap = max_reps or max(DEFAULT_MAX_REPS, reps)
     check_precision(precision, reps, cap)
     names = list(names or headline_metrics())
@@ -140,7 +143,8 @@ def run_points_to_precision(
     results: list[RunResult | None] = [store.load(k, s, seed) for k, s in zip(keys, scenarios)]
     store.reused += sum(r is not None for r in results)
     fresh = [i for i, r in enumerate(results) if r is None]
-    first = run_jobs([Job(scenarios[i], seed, max(reps, 2)) for i in fresh], options, progress)
+    step = timeseries_step_hours
+    first = run_jobs([Job(scenarios[i], seed, max(reps, 2), 0, step) for i in fresh], options, progress)
     for i, result in zip(fresh, first):
         results[i] = result
     current = [r for r in results if r is not None]
@@ -149,9 +153,15 @@ def run_points_to_precision(
         todo = [i for i in fresh if not reports[i].met and reports[i].reps < cap]
         if not todo:
             break
-        jobs = [Job(scenarios[i], seed, next_reps(reports[i]) - reports[i].reps, reports[i].reps) for i in todo]
+        jobs = [Job(scenarios[i], seed, next_reps(reports[i]) - reports[i].reps, reports[i].reps, step) for i in todo]
         for i, more in zip(todo, run_jobs(jobs, options, progress)):
             current[i] = merge(current[i], more)
+    wall = time.perf_counter() - started
+    for result in current:
+        result.timings = {
+            "wall_seconds": wall,
+            "replication_seconds_total": float(result.replications["seconds"].sum()),
+        }
     for i in fresh:
         if not len(current[i].failed):
             store.save(keys[i], current[i])
@@ -166,17 +176,50 @@ def run_to_precision(
     seed: int = DEFAULT_SEED,
     max_reps: int | None = None,
     names: Sequence[str] | None = None,
-    **executor: object,
+    *,
+    executor: str = "processes",
+    workers: int | None = None,
+    dask_address: str | None = None,
+    timeseries_step_hours: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[RunResult, PrecisionReport]:
     """One scenario run until its headline figures are within `precision` (the public API form)."""
+    options = ExecutorOptions(executor, workers, dask_address)  # type: ignore[arg-type]
     outcome = run_points_to_precision(
-        [scenario],
-        reps,
-        seed,
-        precision,
-        max_reps,
-        None,
-        ExecutorOptions(**executor),
-        names=names,  # type: ignore[arg-type]
+        [scenario], reps, seed, precision, max_reps, None, options, progress, names, timeseries_step_hours
     )
     return outcome.results[0], outcome.reports[0]
+
+
+def compare_to_precision(
+    scenarios: Sequence[Scenario],
+    precision: float,
+    reps: int = 10,
+    seed: int = DEFAULT_SEED,
+    max_reps: int | None = None,
+    names: Sequence[str] | None = None,
+    options: ExecutorOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[CompareResult, list[PrecisionReport]]:
+    """Each scenario run to `precision`, then all extended to the same replications and paired."""
+    outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, None, options, progress, names)
+    results = list(outcome.results)
+    longest = max(len(r.replications) for r in results)
+    short = [i for i, r in enumerate(results) if len(r.replications) < longest]
+    jobs = [
+        Job(scenarios[i], seed, longest - len(results[i].replications), len(results[i].replications)) for i in short
+    ]
+    for i, more in zip(short, run_jobs(jobs, options, progress)):
+        results[i] = merge(results[i], more)
+    seen: dict[str, int] = {}
+    for r in results:
+        seen[r.scenario.name] = seen.get(r.scenario.name, 0) + 1
+        if seen[r.scenario.name] > 1:
+            r.scenario = r.scenario.model_copy(update={"name": f"{r.scenario.name}#{seen[r.scenario.name]}"})
+    base = results[0].replications[results[0].replications["error"].isna()]
+    differences = {
+        r.scenario.name: metrics.paired_difference(base, r.replications[r.replications["error"].isna()])
+        for r in results[1:]
+    }
+    reports = [measure(r, precision, names or headline_metrics(), max_reps or DEFAULT_MAX_REPS) for r in results]
+    return CompareResult(results, differences), reports
