@@ -25,10 +25,12 @@ from funnelsim.cli import (
     Store,
     Workers,
     _advance,
+    _metric_option_help,
     _progress,
     _slug,
     app,
     err_console,
+    metric_names,
     out_console,
     point_store_beside,
     user_errors,
@@ -65,7 +67,8 @@ def plan(
             "--target",
             "-t",
             help="A target every plan must meet, METRIC>=VALUE or METRIC<=VALUE (repeatable), e.g. "
-            "'answered_within_1h>=0.8' or 'abandon_rate<=5%'. Met when the 95% interval's conservative end meets it.",
+            "'answered_within_1h>=0.8' or 'abandon_rate<=5%'. Met when the 95% interval's conservative end meets it. "
+            f"Valid metrics: {', '.join(metric_names())}, profit.",
         ),
     ] = None,
     vary: Annotated[
@@ -276,7 +279,7 @@ def sensitivity(
     ] = None,
     metric: Annotated[
         list[str] | None,
-        typer.Option("--metric", "-m", help="Metric whose sensitivity to show (repeatable; default: customers)."),
+        typer.Option("--metric", "-m", help=_metric_option_help("customers")),
     ] = None,
     reps: Annotated[int, typer.Option("--reps", "-n", min=2, help="Replications per run (paired by seed).")] = 10,
     seed: Seed = DEFAULT_SEED,
