@@ -118,7 +118,7 @@ def plan(
         if not targets:
             raise planner.PlanError("plan needs at least one --target, e.g. --target 'answered_within_1h>=0.8'")
         goal = planner.parse_objective(objective)
-        bounds = planner._bounds(vary or [])
+        bounds = planner.parse_bounds(vary or [])
         check_precision(precision, reps, max_reps)
         base = load_point(scenario, set_ or [], {})
         for key, (_, high) in bounds.items():

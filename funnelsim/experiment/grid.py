@@ -36,10 +36,6 @@ class Axis:
     key: str
     values: tuple[Any, ...]
 
-    @property
-    def short(self) -> str:
-        return self.key.split(".")[-2] + "." + self.key.split(".")[-1] if "." in self.key else self.key
-
 
 def _scalar(text: str) -> Any:
     try:

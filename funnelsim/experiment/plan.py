@@ -358,7 +358,7 @@ def plan(
     if not parsed:
         raise PlanError("plan needs at least one --target, e.g. --target 'answered_within_1h>=0.8'")
     goal = objective if isinstance(objective, Objective) else parse_objective(objective)
-    bounds = _bounds(vary)
+    bounds = parse_bounds(vary)
     base = load_point(source, list(overrides), {})
     points = store if isinstance(store, PointStore) else PointStore(None if store is None else Path(store))
     before = (points.computed, points.reused)
@@ -421,7 +421,8 @@ def _run(
     return outcome.results
 
 
-def _bounds(vary: Sequence[str | Axis] | Mapping[str, Sequence[int]]) -> dict[str, tuple[int, int]]:
+def parse_bounds(vary: Sequence[str | Axis] | Mapping[str, Sequence[int]]) -> dict[str, tuple[int, int]]:
+    """Each varied headcount's (low, high); only headcounts, as whole-number ranges without gaps."""
     if isinstance(vary, Mapping):
         axes = [Axis(k, tuple(v)) for k, v in vary.items()]
     else:
