@@ -355,8 +355,8 @@ def compare(
                 max_reps,
                 options=ExecutorOptions(executor, workers),  # type: ignore[arg-type]
             )
-        for variant, report in zip(loaded, reports):
-            say_precision(variant.name, report)
+        for measured, report in zip(loaded, reports):
+            say_precision(measured.name, report)
         reps = len(outcome.results[0].replications)
     else:
         with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():

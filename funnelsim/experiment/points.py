@@ -103,11 +103,12 @@ def run_jobs(
         outputs[j].append(output)
         if len(outputs[j]) == jobs[j].reps:
             job = jobs[j]
-            results[j] = result_from_table(job.scenario, job.seed, replication_table(outputs[j], job.seed))
+            finished = result_from_table(job.scenario, job.seed, replication_table(outputs[j], job.seed))
             series = [o.timeseries for o in sorted(outputs[j], key=lambda o: o.index) if o.timeseries is not None]
-            results[j].timeseries = pd.concat(series, ignore_index=True) if series else None
+            finished.timeseries = pd.concat(series, ignore_index=True) if series else None
+            results[j] = finished
             if on_done is not None:
-                on_done(j, results[j])
+                on_done(j, finished)
         if progress is not None:
             progress(1)
     return [r for r in results if r is not None]
