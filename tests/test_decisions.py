@@ -287,3 +287,14 @@ def test_run_to_precision_on_the_command_line_reports_the_cap(tmp_path):
 def test_precision_of_zero_or_above_one_is_exit_2(command, value):
     result = invoke(*command, "--precision", value, "-n", "2", "-q")
     assert result.exit_code == 2 and "--precision" in result.output and "at most 1" in result.output
+
+
+def test_an_objective_picks_the_best_feasible_team_by_that_figure():
+    from funnelsim import plan
+
+    result = plan("baseline", ["answered_within_1h>=0.3"], ["sales.sdr.count=1..6"], objective="max:profit", reps=4,
+                  seed=3, overrides=PLAN_HORIZON, executor="serial")  # fmt: skip
+    feasible = [t for t in result.teams if t.feasible]
+    assert result.plan in feasible
+    assert result.plan.figure("profit")[0] == max(t.figure("profit")[0] for t in feasible)
+    assert result.objective.text == "max:profit"

@@ -32,7 +32,7 @@ DEFAULT_PLAN_REPS = 10
 HEADCOUNTS: dict[str, str] = {"sales.sdr.count": "sdr_per_month", "sales.ae.count": "ae_per_month"}
 # Figures the planner derives per replication on top of the metric registry.
 DERIVED: dict[str, metrics.Figure] = {
-    "profit": metrics.Figure("Profit (gross margin on revenue - marketing - team)", "money", "Cost"),
+    "profit": metrics.Figure("Profit in the horizon (margin - marketing - team)", "money", "Cost"),
     "team_cost_per_month": metrics.Figure("Sales team cost per month", "money", "Cost"),
 }
 SPEED_METRICS = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
