@@ -298,3 +298,18 @@ def test_an_objective_picks_the_best_feasible_team_by_that_figure():
     assert result.plan in feasible
     assert result.plan.figure("profit")[0] == max(t.figure("profit")[0] for t in feasible)
     assert result.objective.text == "max:profit"
+
+
+def test_sweep_and_plan_take_precision_and_stop_at_the_cap(tmp_path):
+    from funnelsim import plan
+
+    store = tmp_path / "points"
+    sweep = grid("baseline", {"sales.sdr.count": [2, 3]}, reps=3, overrides=SHORT, store=store, executor="serial",
+                 precision=0.001, max_reps=5)  # fmt: skip
+    assert [len(r.replications) for r in sweep.results] == [5, 5]
+    again = grid("baseline", {"sales.sdr.count": [2, 3]}, reps=3, overrides=SHORT, store=store, executor="serial",
+                 precision=0.001, max_reps=5)  # fmt: skip
+    assert (again.computed, again.reused) == (0, 2)
+    team = plan("baseline", ["answered_within_1h>=0.3"], ["sales.sdr.count=1..4"], reps=3, overrides=PLAN_HORIZON,
+                executor="serial", precision=0.001, max_reps=5)  # fmt: skip
+    assert all(len(t.result.replications) == 5 for t in team.teams)
