@@ -313,3 +313,15 @@ def test_sweep_and_plan_take_precision_and_stop_at_the_cap(tmp_path):
     team = plan("baseline", ["answered_within_1h>=0.3"], ["sales.sdr.count=1..4"], reps=3, overrides=PLAN_HORIZON,
                 executor="serial", precision=0.001, max_reps=5)  # fmt: skip
     assert all(len(t.result.replications) == 5 for t in team.teams)
+
+
+def test_help_and_readme_list_the_valid_metric_names():
+    from pathlib import Path
+
+    from funnelsim.metrics import FIGURES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for command in ("sweep", "compare", "plan", "sensitivity"):
+        text = " ".join(invoke(command, "--help").output.split())
+        assert "answered_within_1h" in text and "payback_months" in text, command
+    assert all(f"`{name}`" in readme for name in FIGURES)
