@@ -16,7 +16,9 @@ from rich.table import Table
 
 from funnelsim import metrics
 from funnelsim.experiment.executors import ExecutorError
+from funnelsim.experiment.grid import check_metrics
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.metrics import HEADLINE
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
 
@@ -32,15 +34,6 @@ out_console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 USER_ERROR_EXIT = 2
-
-
-def _headline() -> tuple[str, ...]:
-    from funnelsim.metrics import HEADLINE
-
-    return HEADLINE
-
-
-SWEEP_DEFAULT = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
 
 
 def fail(message: str) -> NoReturn:
@@ -70,6 +63,24 @@ Executor = Annotated[str, typer.Option("--executor", help="serial, processes or 
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        help="Add replications until each headline figure's 95% half-width is within this share of its mean "
+        "(0.5 pp for a rate), e.g. 0.02; --reps is the start, --max-reps the cap.",
+    ),
+]
+MaxReps = Annotated[int | None, typer.Option("--max-reps", min=2, help="Cap on replications for --precision.")]
+Store = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Folder of finished points (default: points/ beside the output folder, e.g. results/points); "
+        "rerunning a command computes only the missing ones.",
+    ),
+]
+Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse points already in --store.")]
 
 
 def _progress(total: int, quiet: bool, label: str) -> contextlib.AbstractContextManager[Any]:
@@ -98,6 +109,32 @@ def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], 
     return result
 
 
+def _execute_to_precision(
+    scenario: Scenario, reps: int, seed: int, options: dict[str, Any], quiet: bool, precision: float, cap: int | None
+) -> RunResult:
+    from funnelsim.experiment.precision import run_to_precision
+
+    if options.get("keep_leads"):
+        fail("--keep-leads and --precision cannot be combined (the replications are added in rounds)")
+    with user_errors():
+        check_size(scenario, cap or reps, options.get("allow_large", False))
+        result, report = run_to_precision(
+            scenario, precision, reps, seed, cap, executor=options["executor"], workers=options["workers"],
+            dask_address=options.get("dask_address"), timeseries_step_hours=1.0,
+        )  # fmt: skip
+    _warn_failures(result)
+    say_precision(scenario.name, report)
+    return result
+
+
+def say_precision(name: str, report: Any) -> None:
+    """One line on how precise the run became; a warning when the cap stopped it first."""
+    if report.met:
+        err_console.print(f"{name}: {report.describe()}", highlight=False)
+    else:
+        err_console.print(f"[yellow]warning:[/] {name}: {report.describe()}", highlight=False, soft_wrap=True)
+
+
 def _warn_failures(result: RunResult) -> None:
     """Failed replications are kept in the results; say so, with the first error."""
     if len(result.failed):
@@ -107,6 +144,16 @@ def _warn_failures(result: RunResult) -> None:
             "replications failed; they are recorded in replications.parquet and the manifest. "
             f"First error (replication {first.replication}):\n{first.error}"
         )
+
+
+def metric_names() -> list[str]:
+    from funnelsim.metrics import FIGURES
+
+    return list(FIGURES)
+
+
+def _metric_option_help(default: str) -> str:
+    return f"Metric to show (repeatable; default: {default}). Valid: {', '.join(metric_names())}."
 
 
 # --- run ----------------------------------------------------------------------------------
@@ -133,13 +180,17 @@ def run(
             help="Also write replication 0's leads as a CRM export (.csv or .parquet), the layout calibrate reads.",
         ),
     ] = None,
+    precision: Precision = None,
+    max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a scenario many times; print figures with 95% intervals and write a results folder."""
+    from funnelsim.experiment.precision import check_precision
     from funnelsim.report.results import write_run
 
     with user_errors():
+        check_precision(precision, reps, max_reps)
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
     options = {
@@ -149,7 +200,10 @@ def run(
         "keep_leads": keep_leads,
         "allow_large": allow_large,
     }
-    result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
+    if precision is None:
+        result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
+    else:
+        result = _execute_to_precision(loaded, reps, seed, options, quiet, precision, max_reps)
     print_summary(result)
     target = out or Path("results") / loaded.name
     try:
@@ -252,18 +306,21 @@ def capacity_cell(result: RunResult) -> str:
 # --- compare -------------------------------------------------------------------------------
 
 
-def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> list[Scenario]:
+def _variants(sources: Sequence[str], vary: Sequence[str], sets: Sequence[str]) -> list[Scenario]:
+    """Each scenario, or with --vary each point of the full factorial grid of each scenario."""
+    from funnelsim.experiment import grid as grids
+
     scenarios = [load_scenario(s, sets) for s in sources]
-    if vary is None:
+    if not vary:
         return scenarios
-    key, sep, values = vary.partition("=")
-    if not sep or not values:
-        raise ScenarioError(f"--vary {vary}: expected KEY=V1,V2,..., e.g. --vary sales.queue=fifo,lifo,sla")
+    axes = grids.parse_axes(vary, "--vary")
+    settings = grids.grid_settings(axes)
     variants = []
     for source in sources:
-        for value in values.split(","):
-            loaded = load_scenario(source, [*sets, f"{key}={value}"])
-            variants.append(loaded.model_copy(update={"name": f"{loaded.name}[{key.split('.')[-1]}={value}]"}))
+        for setting in settings:
+            loaded = grids.load_point(source, sets, setting)
+            label = ",".join(f"{k.split('.')[-1]}={v}" for k, v in setting.items())
+            variants.append(loaded.model_copy(update={"name": f"{loaded.name}[{label}]"}))
     return variants
 
 
@@ -271,11 +328,15 @@ def _variants(sources: Sequence[str], vary: str | None, sets: Sequence[str]) -> 
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")],
     vary: Annotated[
-        str | None,
-        typer.Option("--vary", help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla."),
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="Compare variants of the scenario(s), e.g. --vary sales.queue=fifo,lifo,sla; repeat it for the full "
+            "factorial grid (ranges as in sweep: 1..4, 0.1..0.5:0.1).",
+        ),
     ] = None,
     metric: Annotated[
-        list[str] | None, typer.Option("--metric", "-m", help="Metrics to show (default: the headline set).")
+        list[str] | None, typer.Option("--metric", "-m", help=_metric_option_help("the headline set"))
     ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
@@ -283,33 +344,48 @@ def compare(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
+    precision: Precision = None,
+    max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
     import pandas as pd
 
-    from funnelsim import metrics as metric_defs
+    from funnelsim.experiment.precision import check_precision
     from funnelsim.experiment.runner import compare as api_compare
     from funnelsim.report.charts import compare_chart
     from funnelsim.report.formatting import figure_info, format_difference, format_difference_interval, format_value
     from funnelsim.report.results import write_atomically
 
     with user_errors():
-        loaded = _variants(scenarios, vary, set_ or [])
+        loaded = _variants(scenarios, vary or [], set_ or [])
         if len(loaded) < 2:
             raise ScenarioError("compare needs at least two scenarios, or one with --vary KEY=V1,V2")
         for scenario in loaded:
             check_size(scenario, reps * len(loaded), allow_large)
-        wanted = metric or list(_headline())
-        unknown = [m for m in wanted if m not in metric_defs.FIGURES and not m.startswith("channel.")]
-        if unknown:
-            raise ScenarioError(
-                f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}"
-            )
+        wanted = check_metrics(metric or list(HEADLINE))
+        check_precision(precision, reps, max_reps)
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
-    with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
-        outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
+    if precision is not None:
+        from funnelsim.experiment.points import ExecutorOptions
+        from funnelsim.experiment.precision import compare_to_precision
+
+        with user_errors():
+            outcome, reports = compare_to_precision(
+                loaded,
+                precision,
+                reps,
+                seed,
+                max_reps,
+                options=ExecutorOptions(executor, workers),  # type: ignore[arg-type]
+            )
+        for measured, report in zip(loaded, reports):
+            say_precision(measured.name, report)
+        reps = len(outcome.results[0].replications)
+    else:
+        with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
+            outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
     results = outcome.results
     for result in results:
         _warn_failures(result)
@@ -437,52 +513,83 @@ def _slug(name: str) -> str:
 # --- sweep ---------------------------------------------------------------------------------
 
 
+SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
+
+
 @app.command()
 def sweep(
     scenario: Annotated[str | None, typer.Argument(help="Scenario file or bundled name (default: baseline).")] = None,
-    param: Annotated[str, typer.Option("--param", "-p", help="Dotted field to vary, e.g. sales.sdr.count.")] = "",
-    values: Annotated[str, typer.Option("--values", "-v", help="Comma-separated values, e.g. 1,2,3,4.")] = "",
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Metrics to tabulate.")] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="KEY=VALUES to vary (repeatable: the full factorial grid). Values: a list (fifo,lifo), an integer "
+            "range (1..8) or a float range with a step (0.1..0.5:0.1).",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Same as --vary; or KEY alone with --values.")
+    ] = None,
+    values: Annotated[str, typer.Option("--values", "-v", help="Values for a single --param KEY, e.g. 1,2,3.")] = "",
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help=_metric_option_help(", ".join(SWEEP_METRICS)))
+    ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
     workers: Workers = None,
     executor: Executor = "processes",
+    dask_address: DaskAddress = None,
+    precision: Precision = None,
+    max_reps: MaxReps = None,
+    store: Store = None,
+    resume: Resume = True,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run one scenario for each value of a parameter (same seeds) and chart the response."""
-    import pandas as pd
-
-    from funnelsim.report.charts import sweep_chart
+    """Run a scenario at every point of a grid of parameter values (same seeds); one tidy table and charts."""
+    from funnelsim.experiment import grid as grids
+    from funnelsim.experiment.points import PointStore
+    from funnelsim.experiment.precision import check_precision
+    from funnelsim.report.decision_charts import grid_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
     from funnelsim.report.results import write_atomically
 
     with user_errors():
-        if not param or not values:
-            raise ScenarioError(
-                "sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3"
-            )
-        value_list = [v.strip() for v in values.split(",") if v.strip()]
-        loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
-        for s in loaded:
-            check_size(s, reps * len(loaded), allow_large)
-    wanted = metric or list(SWEEP_DEFAULT)
-    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
-    results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
-    table = Table(
-        title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left"
-    )
-    table.add_column(param)
+        specs = _vary_specs(vary, param, values)
+        axes = grids.parse_axes(specs, "--vary")
+        wanted = grids.check_metrics(metric or SWEEP_METRICS)
+        check_precision(precision, reps, max_reps)
+        settings = grids.grid_settings(axes)
+        first = grids.load_point(scenario, set_ or [], settings[0])
+        for setting in settings[1:]:
+            grids.load_point(scenario, set_ or [], setting)
+        check_size(first, reps * len(settings), allow_large)
+    target = out or Path("results") / f"sweep-{_slug(first.name)}-{'-'.join(_slug(a.key) for a in axes)}"[:120]
+    store = store or point_store_beside(target)
+    points = PointStore(store if resume else None)
+    with _progress(reps * len(settings), quiet, "sweep") as progress, user_errors():
+        outcome = grids.grid(
+            scenario, axes, reps, seed, set_ or [], store=points, executor=executor, workers=workers,
+            dask_address=dask_address, allow_large=allow_large, precision=precision, max_reps=max_reps,
+            progress=_advance(progress),
+        )  # fmt: skip
+    for result in outcome.results:
+        _warn_failures(result)
+    keys = [a.key for a in axes]
+    title = f"{first.name}: sweep of {' x '.join(keys)} ({len(settings)} points), seed {seed}"
+    table = Table(title=title, title_justify="left")
+    for key in keys:
+        table.add_column(key)
+    table.add_column("Reps", justify="right")
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
     table.add_column("Capacity")
-    rows = []
-    for value, result in zip(value_list, results):
+    for setting, result in zip(outcome.settings, outcome.results):
         summary = result.summary.set_index("metric")
         money = result.scenario.currency
-        cells = [value]
+        cells = [str(setting[k]) for k in keys] + [str(len(result.replications))]
         for name in wanted:
             unit = figure_info(name).unit
             if name not in summary.index:
@@ -493,33 +600,28 @@ def sweep(
                 f"{format_value(entry['mean'], unit, money)} "
                 f"{format_interval(entry['ci_low'], entry['ci_high'], unit, money, with_unit=False)}"
             )
-            rows.append(
-                {
-                    "value": value,
-                    "metric": name,
-                    "mean": entry["mean"],
-                    "ci_low": entry["ci_low"],
-                    "ci_high": entry["ci_high"],
-                    "capacity": capacity_cell(result),
-                }
-            )
-        table.add_row(*cells, capacity_cell(result))
+        table.add_row(*(escape(c) for c in cells), capacity_cell(result))
     out_console.print(table)
-    for value, result in zip(value_list, results):
+    for setting, result in zip(outcome.settings, outcome.results):
+        point = escape(", ".join(f"{k}={setting[k]}" for k in keys))
         for overload in result.overloads:
             kind = "[bold yellow]warning:[/]" if overload.overloaded else "[yellow]note:[/]"
-            out_console.print(f"{kind} {escape(param)}={escape(value)}: {escape(overload.message)}", soft_wrap=True)
-    frame = pd.DataFrame(rows)
-    target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
+            out_console.print(f"{kind} {point}: {escape(overload.message)}", soft_wrap=True)
+    tidy = outcome.table
+    tidy = tidy[tidy["metric"].isin(wanted)].reset_index(drop=True)
+    out_console.print(
+        f"points: {outcome.computed} computed, {outcome.reused} reused from {store}/"
+        if resume
+        else f"points: {outcome.computed} computed (--no-resume: nothing stored)",
+        highlight=False,
+    )
 
     def fill(folder: Path) -> None:
-        frame.rename(columns={"value": param}).to_csv(folder / "sweep.csv", index=False)
+        tidy.to_csv(folder / "sweep.csv", index=False)
         charts = folder / "charts"
         charts.mkdir()
         for name in wanted:
-            sweep_chart(
-                frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png"
-            )
+            grid_chart(tidy[tidy["metric"] == name].reset_index(drop=True), keys, name, charts / f"{_slug(name)}.png")
 
     write_atomically(target, fill)
     out_console.print(f"sweep written to {target}/")
@@ -681,6 +783,31 @@ def backtest(
 
     write_atomically(target, fill)
     out_console.print(f"backtest written to {target}/", highlight=False)
+
+
+def point_store_beside(target: Path) -> Path:
+    """Finished points live in points/ beside the command's output folder (results/points by default)."""
+    return Path(target).parent / "points"
+
+
+def _vary_specs(vary: Sequence[str] | None, param: Sequence[str] | None, values: str) -> list[str]:
+    """--vary and --param as KEY=VALUES specs; the older `--param KEY --values V1,V2` form is one of them."""
+    specs = list(vary or [])
+    bare = [p for p in (param or []) if "=" not in p]
+    specs += [p for p in (param or []) if "=" in p]
+    if bare:
+        if len(bare) > 1 or not values:
+            raise ScenarioError(
+                f"--param {bare[0]}: give its values as --param {bare[0]}=V1,V2 (or one --param KEY with --values)"
+            )
+        specs.append(f"{bare[0]}={values}")
+    elif values:
+        raise ScenarioError("--values needs a --param KEY to go with it")
+    if not specs:
+        raise ScenarioError(
+            "sweep needs at least one --vary KEY=VALUES, e.g. --vary sales.sdr.count=1..4 --vary sales.queue=fifo,lifo"
+        )
+    return specs
 
 
 # --- scenario files ------------------------------------------------------------------------
@@ -953,6 +1080,10 @@ def print_bench(result: dict[str, Any]) -> None:
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[row["met"]]
         targets.add_row(row["target"], limit, measured, verdict)
     out_console.print(targets)
+
+
+# plan and sensitivity live in their own module; importing it registers them on `app`.
+from funnelsim import cli_decisions  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -61,7 +61,8 @@ def test_attempts_per_sal_follow_reach_and_cadence():
 def test_overloaded_ae_pipeline_is_named_and_enough_aes_clear_it():
     overloaded = run(make_scenario(**AE_BOUND), reps=2, seed=1, executor="serial")
     assert overloaded.overloaded == ["AE pipeline"]
-    (message,) = overloaded.warnings
+    message, censored = overloaded.warnings  # a pipeline 5x overloaded leaves deals open at the end
+    assert "still open when the follow-up ended" in censored
     load = re.match(r"AE pipeline overloaded: work arrives at (\d+\.\d\d)x its 20 slots \(", message)
     assert load and float(load[1]) == pytest.approx(5.0, rel=0.05)  # the SQLs that came: Poisson noise
     assert message.endswith("at least 11 AEs at capacity 10 are needed")

@@ -1,0 +1,151 @@
+"""Charts for decisions: a grid's response curves, the staffing frontier, and the sensitivity tornado.
+
+Every interval drawn is a 95% confidence interval over replications (paired for the tornado).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from funnelsim.report.formatting import figure_info
+
+LOW_COLOUR, HIGH_COLOUR, MET_COLOUR, MISSED_COLOUR = "#3b6ea8", "#d9822b", "#2e8b57", "#9a9a9a"
+
+
+def _scale(metric: str) -> tuple[float, str]:
+    unit = figure_info(metric).unit
+    return (100.0, "%") if unit == "%" else (1.0, unit)
+
+
+def _axis_label(metric: str) -> str:
+    _, unit = _scale(metric)
+    return f"{figure_info(metric).label}" + (f" ({unit})" if unit else "")
+
+
+def grid_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, path: Path) -> Path:
+    """One metric against the first varied field, one line per setting of the others, with 95% CIs."""
+    scale, _ = _scale(metric)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    first, others = keys[0], list(keys[1:])
+    x_values = list(dict.fromkeys(rows[first].tolist()))
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x_values)
+    position = {v: (float(v) if numeric else i) for i, v in enumerate(x_values)}
+    groups = rows.groupby(others, sort=False) if others else [((), rows)]
+    count = len(groups) if others else 1
+    for n, (label, group) in enumerate(groups):
+        offset = (n - (count - 1) / 2) * (0.03 * (max(position.values()) - min(position.values()) or 1))
+        x = np.array([position[v] for v in group[first]]) + offset
+        mean = group["mean"].to_numpy(dtype=float) * scale
+        low = group["ci_low"].to_numpy(dtype=float) * scale
+        high = group["ci_high"].to_numpy(dtype=float) * scale
+        errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
+        name = ", ".join(f"{k}={v}" for k, v in zip(others, label if isinstance(label, tuple) else (label,)))
+        ax.errorbar(x, mean, yerr=errors, marker="o", capsize=3, label=name or None)
+    if not numeric:
+        ax.set_xticks(list(position.values()), [str(v) for v in x_values])
+    elif all(float(v).is_integer() for v in x_values):
+        ax.set_xticks([float(v) for v in x_values])
+    ax.set_xlabel(first)
+    ax.set_ylabel(_axis_label(metric))
+    ax.set_title(f"{figure_info(metric).label} by {' and '.join(keys)} (95% CI)")
+    ax.grid(alpha=0.3)
+    if others:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def frontier_chart(
+    points: pd.DataFrame, metric: str, target: float, at_least: bool, plan_label: str | None, path: Path
+) -> Path:
+    """Monthly team cost against the binding metric for every team simulated; the plan marked.
+
+    `points` has columns label, cost, mean, ci_low, ci_high, meets (all targets met).
+    """
+    scale, _ = _scale(metric)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ordered = points.sort_values("cost")
+    for meets, colour, name in ((True, MET_COLOUR, "meets every target"), (False, MISSED_COLOUR, "misses a target")):
+        part = ordered[ordered["meets"] == meets]
+        if not len(part):
+            continue
+        mean = part["mean"].to_numpy(dtype=float) * scale
+        errors = np.nan_to_num(
+            np.vstack(
+                [
+                    mean - part["ci_low"].to_numpy(dtype=float) * scale,
+                    part["ci_high"].to_numpy(dtype=float) * scale - mean,
+                ]
+            )
+        )
+        ax.errorbar(part["cost"], mean, yerr=errors, fmt="o", color=colour, capsize=3, label=name)
+    for row in ordered.itertuples():
+        ax.annotate(str(row.label), (row.cost, row.mean * scale), textcoords="offset points", xytext=(5, 5), fontsize=7)
+    sign, percent = (">=" if at_least else "<="), ("%" if scale == 100 else "")
+    ax.axhline(
+        target * scale, color="#b22222", linestyle="--", linewidth=1, label=f"target {sign} {target * scale:g}{percent}"
+    )
+    if plan_label is not None:
+        chosen = ordered[ordered["label"] == plan_label]
+        if len(chosen):
+            ax.scatter(chosen["cost"], chosen["mean"] * scale, s=160, facecolors="none", edgecolors="black",
+                       linewidths=1.5, label=f"plan: {plan_label}", zorder=5)  # fmt: skip
+    ax.set_xlabel("sales team cost per month")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_ylabel(_axis_label(metric))
+    ax.set_title(f"Staffing frontier: cost against {figure_info(metric).label} (95% CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, path)
+
+
+def tornado_chart(rows: pd.DataFrame, metric: str, base_mean: float, scenario: str, path: Path) -> Path:
+    """Effect on one metric of each parameter at its low and high value, largest swing on top.
+
+    `rows` has columns parameter, low, high, low_effect, low_ci_low, low_ci_high, high_effect,
+    high_ci_low, high_ci_high (effects are paired differences against the scenario as it is).
+    """
+    scale, unit = _scale(metric)
+    ordered = rows.assign(swing=(rows["high_effect"] - rows["low_effect"]).abs()).sort_values("swing")
+    fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(ordered) + 1.8))
+    y = np.arange(len(ordered))
+    for side, colour, shift in (("low", LOW_COLOUR, 0.19), ("high", HIGH_COLOUR, -0.19)):
+        effect = ordered[f"{side}_effect"].to_numpy(dtype=float) * scale
+        low = ordered[f"{side}_ci_low"].to_numpy(dtype=float) * scale
+        high = ordered[f"{side}_ci_high"].to_numpy(dtype=float) * scale
+        ax.barh(y + shift, effect, height=0.36, color=colour, alpha=0.9, label=f"parameter at its {side} value")
+        ax.errorbar(effect, y + shift, xerr=np.nan_to_num(np.vstack([effect - low, high - effect])), fmt="none",
+                    ecolor="black", capsize=3, linewidth=1)  # fmt: skip
+    labels = [f"{r.parameter}\n{_short(r.low)} .. {_short(r.base)} .. {_short(r.high)}" for r in ordered.itertuples()]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    base_text = f"{base_mean * scale:,.4g}{'%' if scale == 100 else ''}"
+    ax.set_xlabel(f"change in {figure_info(metric).label}" + (f" ({'pp' if scale == 100 else unit})" if unit else ""))
+    ax.set_title(
+        f"{scenario}: what moves {figure_info(metric).label} (now {base_text})\n"
+        "one parameter at a time, paired with the scenario as it is; bars: 95% CI",
+        fontsize=10,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
