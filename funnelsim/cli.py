@@ -714,7 +714,8 @@ def app_command(
     try:
         from funnelsim.app.server import serve
     except ImportError as error:
-        fail(f'the what-if page needs the app extra ({error.name} is missing): pip install ".[app]"')
+        missing = (error.name or "starlette").split(".")[0]
+        fail(escape(f'the what-if page needs the app extra ({missing} is missing): pip install ".[app]"'))
     with user_errors():
         serve(
             scenario or "baseline",
