@@ -44,7 +44,7 @@ HEADLINE = (
 )
 FUNNEL = ("leads", "mqls", "sals", "contacted", "sqls", "opportunities", "deals_won", "customers")
 SPEED = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
-CAPACITY = ("sdr_utilisation", "ae_utilisation", "abandon_rate", "sal_wait_mean_hours")
+CAPACITY = ("sdr_utilisation", "ae_utilisation", "abandon_rate", "sal_queue_mean")
 REVENUE = ("bookings_arr", "cohort_revenue", "arr_at_horizon", "cac", "ltv_to_cac", "payback_months")
 
 
