@@ -182,3 +182,22 @@ def test_app_without_the_extra_exits_2_with_the_install_hint(monkeypatch: pytest
 def test_app_with_a_bad_scenario_exits_2(tmp_path: Path):
     result = CliRunner().invoke(cli, ["app", str(tmp_path / "missing.yaml"), "--no-browser"])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_serve_prints_the_address_and_warns_off_loopback(monkeypatch: pytest.MonkeyPatch):
+    import uvicorn
+
+    from funnelsim.app import server
+
+    started: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, log_level: started.append((host, port)))
+    said: list[str] = []
+    warned: list[str] = []
+    server.serve("baseline", 1, 1, open_browser=False, workers=1, say=said.append, warn=warned.append)
+    ((host, port),) = started
+    assert host == "127.0.0.1" and port > 0 and warned == []
+    assert said == [f"funnelsim what-if page for baseline at http://127.0.0.1:{port}/ (Ctrl+C to stop)"]
+    server.serve(
+        "baseline", 1, 1, host="0.0.0.0", port=8123, open_browser=False, workers=1, say=said.append, warn=warned.append
+    )
+    assert started[-1] == ("0.0.0.0", 8123) and len(warned) == 1 and "0.0.0.0" in warned[0]

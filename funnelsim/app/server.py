@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import resources
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,9 @@ class Simulator:
     def __init__(self, reps: int, seed: int, workers: int | None = None, executor: str = "processes") -> None:
         self.reps, self.seed = reps, seed
         self.workers = workers or default_workers()
-        self._pool = ProcessPoolExecutor(self.workers) if executor == "processes" and self.workers > 1 else None
+        # spawned, not forked: the server has threads, and forking a threaded process can deadlock
+        use_pool = executor == "processes" and self.workers > 1
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) if use_pool else None
         self._one_at_a_time = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._jobs_lock = threading.Lock()
@@ -248,6 +251,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # the scenario as loaded runs while the browser opens (and starts the worker pool)
+        threading.Thread(target=base_run, name="funnelsim-base-run", daemon=True).start()
         yield
         simulator.close()
 
