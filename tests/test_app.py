@@ -201,3 +201,11 @@ def test_serve_prints_the_address_and_warns_off_loopback(monkeypatch: pytest.Mon
         "baseline", 1, 1, host="0.0.0.0", port=8123, open_browser=False, workers=1, say=said.append, warn=warned.append
     )
     assert started[-1] == ("0.0.0.0", 8123) and len(warned) == 1 and "0.0.0.0" in warned[0]
+
+
+def test_sdrs_on_the_24_7_calendar_can_be_given_office_hours():
+    scenario = funnelsim.load_scenario("baseline", {"sales.sdr.calendar": "always"})
+    levers = {lever.id: lever for lever in levers_for(scenario)}
+    assert levers["sdr_hours"].default == "00:00-24:00" and len(levers["sdr_days"].default) == 7
+    variant = build_variant({**scenario.model_dump(mode="json")}, scenario, {"sdr_hours": "09:00-17:00"})
+    assert variant.errors == {} and variant.scenario.calendar(SDR_CALENDAR).hours == [(9.0, 17.0)]

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from funnelsim.scenario.loader import ScenarioError, load_scenario, resolve_scenario_path
-from funnelsim.scenario.schema import QUEUE_DISCIPLINES, Scenario
+from funnelsim.scenario.schema import QUEUE_DISCIPLINES, Calendar, Scenario
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SDR_CALENDAR = "sdr_whatif"
@@ -41,6 +41,16 @@ class Lever:
         return asdict(self)
 
 
+def sdr_calendar_of(scenario: Scenario) -> Calendar:
+    """The SDRs' calendar; the 24/7 one written out as every day, 00:00-24:00."""
+    calendar = scenario.calendar(scenario.sales.sdr.calendar)
+    return (
+        calendar
+        if calendar is not None
+        else Calendar.model_validate({"days": list(WEEKDAYS), "hours": ["00:00-24:00"]})
+    )
+
+
 def _hours_text(hours: Sequence[tuple[float, float]]) -> str:
     def hhmm(h: float) -> str:
         minutes = round(h * 60)
@@ -56,7 +66,7 @@ def _number_text(value: float) -> str:
 def levers_for(scenario: Scenario) -> list[Lever]:
     """The page's levers with the scenario's values as defaults."""
     sales = scenario.sales
-    sdr_calendar = scenario.calendar(sales.sdr.calendar)
+    sdr_calendar = sdr_calendar_of(scenario)
     levers = [
         Lever(
             "sdr_count",
@@ -176,7 +186,7 @@ def lever_overrides(scenario: Scenario, lever: Lever, value: Any) -> dict[str, A
 
 def _calendar_copy(scenario: Scenario) -> dict[str, Any]:
     """The SDRs' own calendar, a copy of the one they had (the levers then change it)."""
-    calendar = scenario.calendar(scenario.sales.sdr.calendar).model_dump(mode="json")
+    calendar = sdr_calendar_of(scenario).model_dump(mode="json")
     overrides = {f"calendars.{SDR_CALENDAR}.{key}": value for key, value in calendar.items() if value is not None}
     overrides["sales.sdr.calendar"] = SDR_CALENDAR
     return overrides
