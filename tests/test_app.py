@@ -209,3 +209,30 @@ def test_sdrs_on_the_24_7_calendar_can_be_given_office_hours():
     assert levers["sdr_hours"].default == "00:00-24:00" and len(levers["sdr_days"].default) == 7
     variant = build_variant({**scenario.model_dump(mode="json")}, scenario, {"sdr_hours": "09:00-17:00"})
     assert variant.errors == {} and variant.scenario.calendar(SDR_CALENDAR).hours == [(9.0, 17.0)]
+
+
+def test_a_run_in_flight_stops_when_superseded(small: Path):
+    import threading
+    import time
+
+    from funnelsim.app.server import Simulator
+
+    simulator = Simulator(reps=80, seed=SEED, workers=2)
+    try:
+        scenario = funnelsim.load_scenario(str(small))
+        simulator.run(scenario.model_copy(update={"name": "warm-up"}))  # starts the worker processes
+        job = simulator.start("p", 1)
+        answer: list[object] = []
+        runner = threading.Thread(target=lambda: answer.append(simulator.run(scenario, job)))
+        started = time.perf_counter()
+        runner.start()
+        time.sleep(0.3)
+        simulator.start("p", 2)  # the page's newer request
+        runner.join(30)
+        cancelled_after = time.perf_counter() - started
+        assert answer == [None]
+        full = simulator.run(scenario)
+        assert full is not None and len(full.replications) == 80
+        assert cancelled_after < 0.3 + 0.5 * full.timings["wall_seconds"]  # replications not started were dropped
+    finally:
+        simulator.close()
