@@ -128,7 +128,8 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
 
 
 def sal_wait_end(leads: dict[str, np.ndarray], horizon: float) -> np.ndarray:
-    """When each lead stopped waiting for first contact: contact, giving up, or the horizon."""
+    """When each lead stopped waiting for first contact: contact, giving up, or `horizon` (the
+    end of the window for queue lengths, the end of the run for a lead's own wait)."""
     end = np.where(np.isnan(leads["first_contact_at"]), leads["ended_at"], leads["first_contact_at"])
     return np.where(np.isnan(end), horizon, np.minimum(end, horizon))
 
@@ -226,7 +227,9 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["ae_backlog_growth_per_week"] = (
         _slope_per_week(grid, _in_progress_at(grid, sqls, slot_taken)) if slots else math.nan
     )
-    f["sal_wait_mean_hours"] = float(np.mean(wait_end[in_sal] - leads["sal_at"][in_sal])) if n_sal else math.nan
+    # a cohort lead's wait runs to its own end, in the follow-up if need be, not to the horizon
+    cohort_wait_end = sal_wait_end(leads, records.until_hours)[in_sal]
+    f["sal_wait_mean_hours"] = float(np.mean(cohort_wait_end - leads["sal_at"][in_sal])) if n_sal else math.nan
     closed = cohort & ~np.isnan(closed_at)
     f["sales_cycle_mean_days"] = float(np.mean(closed_at[closed] - sql_at[closed]) / 24) if closed.any() else math.nan
 

@@ -150,3 +150,15 @@ def test_a_follow_up_too_short_for_the_sales_cycle_censors_leads_and_says_so(tmp
     full = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "full")])
     assert full.exit_code == 0, full.output
     assert "still open when the follow-up ended" not in " ".join(full.output.split())
+
+
+def test_a_cohort_leads_time_in_the_sal_queue_runs_to_its_own_first_call_even_after_the_horizon():
+    from funnelsim import metrics
+
+    scenario = load_scenario("baseline", ["horizon=120d"])
+    records = simulate(scenario, SEED)
+    leads = records.leads
+    late = ~np.isnan(leads["sal_at"]) & (leads["sal_at"] >= records.horizon_hours) & (leads["arrival_at"] < 120 * 24)
+    assert late.any()  # window leads accepted by sales during the follow-up
+    wait = metrics.figures(records, scenario)["sal_wait_mean_hours"]
+    assert 0 < wait < 7 * 24  # before the fix, waits ran to the horizon and the mean was negative
