@@ -33,7 +33,7 @@ def test_levers_default_to_the_scenario():
     assert levers["queue"].default == "fifo" and "sla" in levers["queue"].options
     assert levers["sla"].default == "1h"
     assert levers["auto_touch"].default is False
-    assert (levers["ae_count"].default, levers["ae_capacity"].default) == ("3", "40")
+    assert (levers["ae_count"].default, levers["ae_capacity"].default) == ("4", "40")
     assert levers["fit_min"].default == "0.3"
     assert {k for k in levers if k.startswith("volume.")} == {f"volume.{c}" for c in scenario.channels}
 

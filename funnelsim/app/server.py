@@ -30,7 +30,7 @@ from starlette.routing import Route
 from funnelsim import metrics
 from funnelsim.app.levers import SaveError, build_variant, levers_for, save_variant
 from funnelsim.experiment.executors import default_workers
-from funnelsim.experiment.runner import RunResult, _replication_table, replication_seeds, run_replication
+from funnelsim.experiment.runner import RunResult, replication_seeds, result_from_outputs, run_replication
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
 
@@ -105,16 +105,9 @@ class Simulator:
                         for future in futures:
                             future.cancel()
                         return None
-            outputs.sort(key=lambda o: o.index)
-            replications = _replication_table(outputs, self.seed)
-            ok = replications[replications["error"].isna()]
-            return RunResult(
-                scenario=scenario,
-                seed=self.seed,
-                replications=replications,
-                summary=metrics.summarise(ok),
-                timings={"wall_seconds": time.perf_counter() - started},
-            )
+            result = result_from_outputs(scenario, self.seed, outputs)
+            result.timings["wall_seconds"] = time.perf_counter() - started
+            return result
 
     def close(self) -> None:
         if self._pool is not None:

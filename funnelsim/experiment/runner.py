@@ -150,22 +150,25 @@ def run(
         if progress is not None:
             progress(1)
     done = [o for o in outputs if o is not None]
-    replications = _replication_table(done, seed)
+    result = result_from_outputs(scenario, seed, done)
+    result.timings["wall_seconds"] = time.perf_counter() - started
+    return result
+
+
+def result_from_outputs(scenario: Scenario, seed: int, outputs: Sequence[ReplicationOutput]) -> RunResult:
+    """The result of finished replications: figures, summary, and the capacity warnings."""
+    replications = _replication_table(sorted(outputs, key=lambda o: o.index), seed)
     summary = metrics.summarise(replications[replications["error"].isna()])
-    result = RunResult(
+    return RunResult(
         scenario=scenario,
         seed=seed,
         replications=replications,
         summary=summary,
         overloads=overload_warnings(scenario, summary),
-        timeseries=_concat([o.timeseries for o in done]),
-        leads=_concat([o.leads for o in done]),
-        timings={
-            "wall_seconds": time.perf_counter() - started,
-            "replication_seconds_total": float(sum(o.seconds for o in done)),
-        },
+        timeseries=_concat([o.timeseries for o in outputs]),
+        leads=_concat([o.leads for o in outputs]),
+        timings={"replication_seconds_total": float(sum(o.seconds for o in outputs))},
     )
-    return result
 
 
 def _replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
