@@ -43,7 +43,7 @@ HEADLINE = (
     "cac",
     "bookings_arr",
 )
-FUNNEL = ("leads", "mqls", "sals", "contacted", "sqls", "opportunities", "deals_won", "customers")
+FUNNEL = ("leads", "mqls", "sals", "called", "reached", "sqls", "opportunities", "deals_won", "customers")
 SPEED = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
 CAPACITY = ("sdr_utilisation", "ae_utilisation", "abandon_rate", "sal_queue_mean")
 REVENUE = ("bookings_arr", "cohort_revenue", "arr_at_horizon", "cac", "ltv_to_cac", "payback_months")
@@ -218,6 +218,7 @@ def create_app(
                 "status": "ok",
                 "seconds": time.perf_counter() - started,
                 "figures": figures_json(base, result),
+                "currency": result.scenario.currency,
                 "warnings": _warnings(result),
             }
         )
