@@ -323,7 +323,7 @@ def stage_product(scenario: Scenario, channel: str) -> tuple[float, float]:
         raise ValueError(f"channels.{channel}.fit must be a constant for the product-of-stages case")
     fit = spec.fit.param("value")
     nurture, self_serve, sales = scenario.nurture, scenario.self_serve, scenario.sales
-    if sales.sdr.count != "unlimited" or sales.decay.half_life or sales.decay.table or sales.patience is not None:
+    if sales.sdr.count != "unlimited" or sales.decay.decays or sales.patience is not None:
         raise ValueError("the product-of-stages case needs unlimited reps, no decay and no patience")
     if self_serve.reps_work_trials or nurture.max_length is not None:
         raise ValueError("the product-of-stages case needs reps_work_trials false and no max_length")
