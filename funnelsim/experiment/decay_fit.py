@@ -143,7 +143,9 @@ class TwoSpeed:
         return two_speed_factors(self.fast_share, self.fast_half_life_hours, self.slow_half_life_hours, delays_hours)
 
 
-def collect_calls(cases: Sequence[str] = (HBR_CASE, MIT_CASE), reps: int = 4, seed: int = DEFAULT_SEED) -> list[CallSample]:
+def collect_calls(
+    cases: Sequence[str] = (HBR_CASE, MIT_CASE), reps: int = 4, seed: int = DEFAULT_SEED
+) -> list[CallSample]:
     """Simulate each case `reps` times and keep its first calls (the curve does not move them)."""
     samples = []
     for case in cases:
