@@ -102,7 +102,8 @@ def test_fit_recovers_a_curve_and_scores_published_ratios_by_log_residual():
         ({"fast": {"share": 0.8, "half_life": "5min"}}, r"sales\.decay: a two-speed decay needs both parts"),
         ({"fast": {"share": 0.8, "half_life": "5min"}, "slow": {"half_life": "1d"}, "table": [["0h", 1.0]]},
          r"sales\.decay: give one form of decay, not both fast/slow and table .*--set sales\.decay\.table=null"),
-        ({"fast": {"share": 0.8}, "slow": {"half_life": "1d"}}, r"sales\.decay\.fast\.half_life: required field is missing"),
+        ({"fast": {"share": 0.8}, "slow": {"half_life": "1d"}},
+         r"sales\.decay\.fast\.half_life: required field is missing"),
     ],
 )  # fmt: skip
 def test_bad_two_speed_decay_names_the_field(decay, message):
