@@ -451,7 +451,7 @@ CASES: tuple[Case, ...] = (
     Case("Retention", "validation/retention", measure_retention, retention_checks, 20, 6, None,
          "Constant monthly churn hazard, raised for poor fit."),
     Case("Lead-response calibration", "validation/lead-response", decay_fit.measure_first_call_buckets,
-         lead_response_checks, 40, 8, None,
+         lead_response_checks, 40, 8, "10y",
          "The bundled decay curve, one call per lead at hourly sweeps on weekday office hours, unlimited reps."),
     Case("Lead response, 5 vs 30 min", "validation/lead-response-5-30min", decay_fit.measure_first_call_buckets,
          five_vs_thirty_checks, 30, 6, "4y",
