@@ -77,7 +77,8 @@ def test_extends_can_name_a_bundled_scenario(scenario_file):
 
 def test_set_overrides_any_field_by_dotted_path():
     overrides = ["sales.sdr.count=3", "sales.queue=lifo", "channels.paid_search.leads_per_week=0"]
-    scenario = load_scenario("baseline", [*overrides, "sales.decay.half_life=2h", "sales.decay.table=null"])
+    to_half_life = ["sales.decay.half_life=2h", "sales.decay.fast=null", "sales.decay.slow=null"]
+    scenario = load_scenario("baseline", [*overrides, *to_half_life])
     assert scenario.sales.sdr.count == 3
     assert scenario.sales.queue == "lifo"
     assert scenario.channels["paid_search"].leads_per_week == 0

@@ -117,7 +117,7 @@ def test_a_case_whose_file_lost_its_required_shape_fails_with_the_reason():
 
 def test_quick_suite_passes_every_case():
     result = verify(quick=True)
-    assert len(result.checks) == 27
+    assert len(result.checks) == 30
     failures = [(r.case, r.check.quantity, r.mean, r.check.reference, r.note) for r in result.failures]
     assert failures == []
     for r in result.checks:
@@ -131,7 +131,7 @@ def test_quick_suite_passes_every_case():
     assert calendar["within_1h"].mean == pytest.approx(45 / 168, abs=0.004)
     markdown = render_markdown(result)
     assert "| Calendar | share first called within 1 h | 26.79% |" in markdown
-    assert "27 of 27 checks pass" in markdown
+    assert "30 of 30 checks pass" in markdown
 
 
 def _always_open(cls, spec, start, clock_timezone, horizon_hours):

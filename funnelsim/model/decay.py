@@ -9,6 +9,8 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from funnelsim.scenario.schema import Decay
 
 InterestCurve = Callable[[float], float]
@@ -21,7 +23,31 @@ def no_decay(delay_hours: float) -> float:
 
 def interest_curve(decay: Decay) -> InterestCurve:
     """The scenario's decay curve: share of interest left after `delay` hours (1.0 at zero)."""
+    if decay.fast is not None and decay.slow is not None:
+        return two_speed_curve(decay.fast.share, decay.fast.half_life, decay.slow.half_life)
     return interest_curve_of(decay.half_life, decay.table)
+
+
+def two_speed_curve(fast_share: float, fast_half_life_hours: float, slow_half_life_hours: float) -> InterestCurve:
+    """A mixture of a fast and a slow exponential: smooth, strictly falling, 1.0 at zero."""
+    fast_rate = math.log(2) / fast_half_life_hours
+    slow_rate = math.log(2) / slow_half_life_hours
+    slow_share = 1.0 - fast_share
+    exp = math.exp
+
+    def two_speed(delay: float) -> float:
+        return fast_share * exp(-fast_rate * delay) + slow_share * exp(-slow_rate * delay)
+
+    return two_speed
+
+
+def two_speed_factors(
+    fast_share: float, fast_half_life_hours: float, slow_half_life_hours: float, delays_hours: np.ndarray
+) -> np.ndarray:
+    """`two_speed_curve` on an array of delays (the curve fit evaluates it many times)."""
+    fast = np.exp2(-delays_hours / fast_half_life_hours)
+    slow = np.exp2(-delays_hours / slow_half_life_hours)
+    return fast_share * fast + (1.0 - fast_share) * slow
 
 
 def interest_curve_of(half_life_hours: float | None, table: Sequence[tuple[float, float]] | None) -> InterestCurve:

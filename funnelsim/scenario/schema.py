@@ -240,10 +240,31 @@ class AutoTouch(Strict):
         return {"enabled": value} if isinstance(value, bool) else value
 
 
+class FastDecay(Strict):
+    """The hot part of a lead's interest: the share that fades within minutes."""
+
+    share: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+    half_life: PositiveHours
+
+
+class SlowDecay(Strict):
+    """The lasting part of a lead's interest: the rest, fading over days."""
+
+    half_life: PositiveHours
+
+
 class Decay(Strict):
-    """How a lead's interest falls with the time since MQL: a half-life or a table."""
+    """How a lead's interest falls with the time since MQL (f(0) = 1, never rising).
+
+    Three forms: `half_life` (one exponential), `fast` + `slow` (a mixture of two exponentials,
+    f(d) = share x 2^(-d / fast.half_life) + (1 - share) x 2^(-d / slow.half_life), smooth and
+    monotone: the bundled form, fitted to the published lead-response figures), or a `table` of
+    (delay, factor) points interpolated linearly, for users with their own data. None: no decay.
+    """
 
     half_life: PositiveHours | None = None
+    fast: FastDecay | None = None
+    slow: SlowDecay | None = None
     table: list[tuple[Hours, Probability]] | None = None
 
     @model_validator(mode="before")
@@ -264,16 +285,35 @@ class Decay(Strict):
 
     @model_validator(mode="after")
     def _one_form(self) -> Decay:
-        if self.half_life is not None and self.table is not None:
+        forms = [name for name, value in (("half_life", self.half_life), ("table", self.table)) if value is not None]
+        if self.fast is not None or self.slow is not None:
+            forms.insert(1 if self.half_life is not None else 0, "fast/slow")
+        if len(forms) > 1:
+            nulls = {"half_life": ["half_life"], "fast/slow": ["fast", "slow"], "table": ["table"]}
+            switch = " ".join(f"--set sales.decay.{key}=null" for form in forms[1:] for key in nulls[form])
             raise ValueError(
-                "give either half_life or table, not both (to switch form, set the other to null, "
-                "e.g. --set sales.decay.table=null)"
+                f"give one form of decay, not both {' and '.join(forms)} (to switch form, set the other to null, "
+                f"e.g. {switch})"
+            )
+        if (self.fast is None) != (self.slow is None):
+            raise ValueError(
+                "a two-speed decay needs both parts, e.g. {fast: {share: 0.8, half_life: 10min}, slow: {half_life: 1d}}"
+            )
+        if self.fast is not None and self.slow is not None and self.fast.half_life >= self.slow.half_life:
+            raise ValueError(
+                f"expected fast.half_life shorter than slow.half_life, got {self.fast.half_life:g} h "
+                f"and {self.slow.half_life:g} h"
             )
         if self.table is not None:
             delays = [d for d, _ in self.table]
             if any(b <= a for a, b in pairwise(delays)):
                 raise ValueError("expected table delays in increasing order")
         return self
+
+    @property
+    def decays(self) -> bool:
+        """Whether interest fades at all."""
+        return self.half_life is not None or self.fast is not None or bool(self.table)
 
 
 class SdrPool(Strict):
