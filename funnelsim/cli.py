@@ -254,13 +254,10 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
-    import pandas as pd
-
     from funnelsim import metrics as metric_defs
     from funnelsim.experiment.runner import compare as api_compare
-    from funnelsim.report.charts import compare_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
-    from funnelsim.report.results import write_atomically
+    from funnelsim.report.outputs import write_compare
 
     with user_errors():
         loaded = _variants(scenarios, vary, set_ or [])
@@ -289,13 +286,11 @@ def compare(
     for r in results[1:]:
         table.add_column(escape(r.scenario.name), justify="right")
         table.add_column("difference [95% CI]", justify="right")
-    rows = []
     for name in wanted:
         info = figure_info(name)
         base_mean = base.summary.set_index("metric")["mean"].get(name, float("nan"))
         cells = [info.label, format_value(base_mean, info.unit)]
-        row: dict[str, Any] = {"metric": name, base.scenario.name: base_mean}
-        for r, d in zip(results[1:], diffs):
+        for d in diffs:
             if name not in d.index:
                 cells += ["–", ""]
                 continue
@@ -306,31 +301,10 @@ def compare(
                 f"{sign}{format_value(entry['difference'], info.unit)} "
                 + format_interval(entry["ci_low"], entry["ci_high"], info.unit),
             ]
-            variant = r.scenario.name
-            row[variant] = entry["mean_b"]
-            row[f"{variant} - {base.scenario.name}"] = entry["difference"]
-            row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
         table.add_row(*cells)
-        rows.append(row)
     out_console.print(table)
     target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
-
-    def fill(folder: Path) -> None:
-        pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
-        for r in results:
-            r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
-        chart_metrics = [
-            m for m in ("customers", "answered_within_1h", "abandon_rate", "sdr_utilisation") if m in wanted
-        ]
-        if chart_metrics:
-            compare_chart(
-                [r.scenario.name for r in results],
-                [r.summary for r in results],
-                chart_metrics,
-                folder / "comparison.png",
-            )
-
-    write_atomically(target, fill)
+    write_compare(outcome, wanted, target, command=["funnelsim", *sys.argv[1:]])
     out_console.print(f"comparison written to {target}/")
 
 
@@ -357,11 +331,9 @@ def sweep(
     quiet: Quiet = False,
 ) -> None:
     """Run one scenario for each value of a parameter (same seeds) and chart the response."""
-    import pandas as pd
-
-    from funnelsim.report.charts import sweep_chart
+    from funnelsim.experiment.runner import SweepResult
     from funnelsim.report.formatting import figure_info, format_interval, format_value
-    from funnelsim.report.results import write_atomically
+    from funnelsim.report.outputs import write_sweep
 
     with user_errors():
         if not param or not values:
@@ -381,7 +353,6 @@ def sweep(
     table.add_column(param)
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
-    rows = []
     for value, result in zip(value_list, results):
         summary = result.summary.set_index("metric")
         cells = [value]
@@ -394,30 +365,10 @@ def sweep(
             cells.append(
                 f"{format_value(entry['mean'], unit)} {format_interval(entry['ci_low'], entry['ci_high'], unit)}"
             )
-            rows.append(
-                {
-                    "value": value,
-                    "metric": name,
-                    "mean": entry["mean"],
-                    "ci_low": entry["ci_low"],
-                    "ci_high": entry["ci_high"],
-                }
-            )
         table.add_row(*cells)
     out_console.print(table)
-    frame = pd.DataFrame(rows)
     target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
-
-    def fill(folder: Path) -> None:
-        frame.rename(columns={"value": param}).to_csv(folder / "sweep.csv", index=False)
-        charts = folder / "charts"
-        charts.mkdir()
-        for name in wanted:
-            sweep_chart(
-                frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png"
-            )
-
-    write_atomically(target, fill)
+    write_sweep(SweepResult(param, value_list, results), wanted, target, command=["funnelsim", *sys.argv[1:]])
     out_console.print(f"sweep written to {target}/")
 
 

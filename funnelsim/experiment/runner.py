@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim import metrics
+from funnelsim.chart_tables import TABLES, chart_tables
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -42,6 +43,7 @@ class ReplicationOutput:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     error: str | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class RunResult:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # chart_tables.TABLES, with a replication column
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -87,7 +90,10 @@ def run_replication(
             series = metrics.timeseries(records, timeseries_step_hours)
             series.insert(0, "replication", np.int32(index))
         leads = records.leads_frame(index) if keep_leads else None
-        return ReplicationOutput(index, figures, time.perf_counter() - started, records.events, series, leads)
+        tables = chart_tables(records, scenario, index)
+        return ReplicationOutput(
+            index, figures, time.perf_counter() - started, records.events, series, leads, tables=tables
+        )
     except Exception:  # a failed replication is recorded, not a lost batch
         return ReplicationOutput(index, {}, time.perf_counter() - started, 0, error=traceback.format_exc(limit=8))
 
@@ -143,6 +149,7 @@ def run(
         summary=metrics.summarise(replications[replications["error"].isna()]),
         timeseries=_concat([o.timeseries for o in done]),
         leads=_concat([o.leads for o in done]),
+        tables={name: t for name in TABLES if (t := _concat([o.tables.get(name) for o in done])) is not None},
         timings={
             "wall_seconds": time.perf_counter() - started,
             "replication_seconds_total": float(sum(o.seconds for o in done)),

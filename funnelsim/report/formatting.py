@@ -20,14 +20,14 @@ def figure_info(metric: str) -> Figure:
     return Figure(metric, "", "Other")
 
 
-def format_value(value: float, unit: str) -> str:
-    """One number in its unit: 35.7%, 1,234, 2.5 h."""
+def format_value(value: float, unit: str, currency: str | None = None) -> str:
+    """One number in its unit: 35.7%, 1,234, 2.5 h, USD 12,400 (when the currency is given)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if unit == "%":
         return f"{100 * value:.1f}%"
     if unit == "money":
-        return f"{value:,.0f}"
+        return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
     if unit in ("h", "d", "months", "x"):
         return f"{value:,.2f}"
     if abs(value) >= 100:
@@ -43,3 +43,22 @@ def format_interval(low: float, high: float, unit: str) -> str:
 
 def unit_suffix(unit: str) -> str:
     return "" if unit in ("%", "money", "leads", "deals", "customers", "") else f" {unit}"
+
+
+def format_difference(value: float, unit: str, currency: str | None = None) -> str:
+    """A signed difference: +3.2 pp for rates, +USD 1,200 for money, +12 for counts."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    if unit == "%":
+        return f"{sign}{abs(100 * value):.1f} pp"
+    return sign + format_value(abs(value), unit, currency) + unit_suffix(unit)
+
+
+def axis_unit(unit: str, currency: str | None = None, difference: bool = False) -> str:
+    """The unit an axis is labelled in: %, pp, the currency code, h, leads."""
+    if unit == "%":
+        return "pp" if difference else "%"
+    if unit == "money":
+        return currency or "money"
+    return unit or "count"

@@ -83,6 +83,12 @@ def _check_timezone(name: str | None) -> str | None:
     return name
 
 
+def _check_currency(code: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError(f"expected a 3-letter ISO 4217 currency code in capitals such as 'USD' or 'EUR', got {code!r}")
+    return code
+
+
 _HOUR_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
@@ -342,6 +348,7 @@ class Scenario(Strict):
     horizon: PositiveHours
     warmup: Hours = 0.0
     timezone: str = "UTC"
+    currency: str = "USD"  # ISO 4217 code every money figure is in (deal sizes, costs)
     calendars: dict[str, Calendar] = Field(default_factory=dict)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     channels: dict[str, Channel] = Field(min_length=1)
@@ -352,6 +359,7 @@ class Scenario(Strict):
     costs: Costs = Field(default_factory=Costs)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+    _currency = field_validator("currency")(classmethod(lambda cls, v: _check_currency(v)))
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
