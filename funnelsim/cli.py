@@ -644,6 +644,57 @@ def print_bench(result: dict[str, Any]) -> None:
     out_console.print(targets)
 
 
+# --- results folders: charts, report, export ---------------------------------------------------
+
+ResultsDir = Annotated[Path, typer.Argument(help="A results folder written by run, compare or sweep.")]
+
+
+@contextlib.contextmanager
+def folder_errors() -> Iterator[None]:
+    from funnelsim.report.folder import FolderError
+
+    try:
+        yield
+    except FolderError as error:
+        fail(str(error))
+
+
+@app.command()
+def chart(folder: ResultsDir) -> None:
+    """Redraw a results folder's charts (charts/*.png) from its files alone."""
+    from funnelsim.report.outputs import draw_charts
+
+    with folder_errors():
+        written = draw_charts(folder)
+    out_console.print(f"{len(written)} charts written to {folder / 'charts'}/", highlight=False)
+
+
+@app.command()
+def report(folder: ResultsDir) -> None:
+    """Write report.html: one self-contained file with the scenario, warnings, figures and every chart."""
+    from funnelsim.report.html import write_report
+
+    with folder_errors():
+        target = write_report(folder)
+    out_console.print(f"report written to {target}", highlight=False)
+
+
+@app.command()
+def export(
+    folder: ResultsDir,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the tables to an Excel workbook.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Workbook path (default: DIR/tables.xlsx).")] = None,
+) -> None:
+    """Export a results folder's tables (one sheet per table, units in the headers)."""
+    from funnelsim.report.export import write_xlsx
+
+    if not xlsx:
+        fail("export: choose a format, e.g. funnelsim export results/baseline --xlsx")
+    with folder_errors():
+        target = write_xlsx(folder, out)
+    out_console.print(f"workbook written to {target}", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

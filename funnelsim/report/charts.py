@@ -660,6 +660,7 @@ def compare_chart(
             ax.text(0.97, 0.5, "no difference\nin any pair", transform=ax.transAxes, ha="right", va="center",
                     fontsize=8, color=MUTED)  # fmt: skip
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
         labels = [v + (" ⚠ overloaded" if v in overloaded else "") for v in variants]
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_ylim(-0.7, len(variants) - 0.3)
@@ -679,6 +680,10 @@ def compare_chart(
 
 def _plain(value: float, _position: object = None) -> str:
     """Tick labels without scientific offsets: 1,500,000 rather than 1.5 with 1e6 in the corner."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.3g}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:,.4g}k"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:g}"
