@@ -16,6 +16,7 @@ from rich.table import Table
 
 from funnelsim.experiment.executors import ExecutorError
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.report.formatting import HEADLINE, SWEEP_METRICS
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
 
@@ -31,30 +32,6 @@ out_console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 USER_ERROR_EXIT = 2
-
-HEADLINE = (
-    "leads",
-    "mqls",
-    "sals",
-    "sqls",
-    "customers",
-    "lead_to_customer",
-    "mql_to_customer",
-    "sal_to_sql",
-    "response_delay_median_hours",
-    "answered_within_5min",
-    "answered_within_1h",
-    "sla_attainment",
-    "abandon_rate",
-    "sdr_utilisation",
-    "ae_utilisation",
-    "bookings_arr",
-    "arr_at_horizon",
-    "logo_churn_monthly",
-    "cac",
-    "ltv_to_cac",
-    "payback_months",
-)
 
 
 def fail(message: str) -> NoReturn:
@@ -344,7 +321,7 @@ def sweep(
         loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
         for s in loaded:
             check_size(s, reps * len(loaded), allow_large)
-    wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
+    wanted = metric or list(SWEEP_METRICS)
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
     table = Table(

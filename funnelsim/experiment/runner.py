@@ -68,6 +68,27 @@ class RunResult:
         row = self.summary.set_index("metric").loc[name]
         return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
 
+    # Notebook display, charts and saving live in report/ (imported on use; see report/notebook.py).
+    def __repr__(self) -> str:
+        return _notebook().run_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().run_html(self)
+
+    def plot(self, kind: str = "funnel") -> Any:
+        """A run chart as a matplotlib Figure: funnel, speed_to_lead, conversion_by_delay, capacity_*, revenue."""
+        return _notebook().run_plot(self, kind)
+
+    def save(self, folder: str | Path, charts: bool = True) -> Path:
+        """Write the results folder (as `funnelsim run` does)."""
+        return _notebook().run_save(self, folder, charts)
+
+
+def _notebook() -> Any:
+    from funnelsim.report import notebook  # a notebook convenience: the report layer, imported on use
+
+    return notebook
+
 
 def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(reps)
@@ -186,6 +207,20 @@ class CompareResult:
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
 
+    def __repr__(self) -> str:
+        return _notebook().compare_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().compare_html(self)
+
+    def plot(self, kind: str = "comparison", metrics: Sequence[str] | None = None) -> Any:
+        """Each variant's paired difference from the first, per metric (default: the headline set)."""
+        return _notebook().compare_plot(self, kind, metrics)
+
+    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
+        """Write the comparison folder (as `funnelsim compare` does)."""
+        return _notebook().compare_save(self, folder, metrics)
+
 
 def compare(
     scenarios: Sequence[Scenario | str | Path | Mapping[str, Any]],
@@ -242,6 +277,20 @@ class SweepResult:
             dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)
         ]
         return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
+
+    def __repr__(self) -> str:
+        return _notebook().sweep_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().sweep_html(self)
+
+    def plot(self, kind: str = "customers") -> Any:
+        """The response curve of one metric (`kind` is its name) with its band and best point."""
+        return _notebook().sweep_plot(self, kind)
+
+    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
+        """Write the sweep folder (as `funnelsim sweep` does)."""
+        return _notebook().sweep_save(self, folder, metrics)
 
 
 def sweep(

@@ -369,7 +369,7 @@ def _hour_of_week(data: RunData, t_hours: np.ndarray) -> np.ndarray:
     unique, inverse = np.unique(np.floor(t_hours), return_inverse=True)
     moments = pd.Timestamp(clock_zero(start, zone)) + pd.to_timedelta(unique, unit="h")
     local = moments.tz_convert(zone)
-    return np.asarray(local.dayofweek * 24 + local.hour)[inverse]
+    return np.asarray(local.day_of_week * 24 + local.hour)[inverse]
 
 
 def _sdr_open(data: RunData, t_hours: np.ndarray) -> np.ndarray:

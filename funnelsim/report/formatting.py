@@ -6,6 +6,32 @@ import math
 
 from funnelsim.metrics import FIGURES, Figure
 
+# The headline set: what compare shows (and charts) unless -m says otherwise.
+HEADLINE = (
+    "leads",
+    "mqls",
+    "sals",
+    "sqls",
+    "customers",
+    "lead_to_customer",
+    "mql_to_customer",
+    "sal_to_sql",
+    "response_delay_median_hours",
+    "answered_within_5min",
+    "answered_within_1h",
+    "sla_attainment",
+    "abandon_rate",
+    "sdr_utilisation",
+    "ae_utilisation",
+    "bookings_arr",
+    "arr_at_horizon",
+    "logo_churn_monthly",
+    "cac",
+    "ltv_to_cac",
+    "payback_months",
+)
+SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
+
 
 def figure_info(metric: str) -> Figure:
     """Label, unit and section of a metric, per-channel metrics included."""

@@ -147,13 +147,20 @@ def charts_section(folder: ResultsFolder) -> str:
     )
 
 
-def compare_decision_table(folder: ResultsFolder, currency: str) -> str:
-    from funnelsim.report.charts import better
-
+def compare_folder_table(folder: ResultsFolder, currency: str) -> str:
     table = folder.table("comparison.csv")
     names = [str(v["name"]) for v in folder.manifest.get("variants", [])] or [str(table.columns[1])]
-    reference, variants = names[0], names[1:]
     overloaded = {str(v["name"]) for v in folder.manifest.get("variants", []) if v.get("overloaded")}
+    return compare_decision_table(table, names[0], names[1:], currency, overloaded)
+
+
+def compare_decision_table(
+    table: pd.DataFrame, reference: str, variants: list[str], currency: str, overloaded: set[str] | None = None
+) -> str:
+    """The comparison as a table: each variant's mean and paired difference [95% CI], significant ones marked."""
+    from funnelsim.report.charts import better
+
+    overloaded = overloaded or set()
     header = ["Metric", f"{reference} (reference)"]
     for v in variants:
         header += [v + (" ⚠ overloaded" if v in overloaded else ""), "difference [95% CI]"]
@@ -187,12 +194,17 @@ def compare_decision_table(folder: ResultsFolder, currency: str) -> str:
     return _table(header, rows, raw=True) + note
 
 
-def sweep_decision_table(folder: ResultsFolder, currency: str) -> str:
-    from funnelsim.report.charts import better
-
+def sweep_folder_table(folder: ResultsFolder, currency: str) -> str:
     table = folder.table("sweep.csv")
     key = str(folder.manifest.get("param") or table.columns[0])
     metrics = folder.manifest.get("metrics") or list(dict.fromkeys(table["metric"]))
+    return sweep_decision_table(table, key, metrics, currency)
+
+
+def sweep_decision_table(table: pd.DataFrame, key: str, metrics: list[str], currency: str) -> str:
+    """One row per swept value, one column per metric (mean [95% CI]); the best mean of each starred."""
+    from funnelsim.report.charts import better
+
     values = list(dict.fromkeys(table[key]))
     best: dict[str, Any] = {}
     for metric in metrics:
@@ -239,9 +251,9 @@ def render(folder: ResultsFolder) -> str:
     parts.append("<h2>Warnings</h2>")
     parts.append("".join(f"<div class='warning'>⚠ {_e(w)}</div>" for w in warnings) if warnings else "<p>None.</p>")
     if folder.kind == "compare":
-        parts.append("<h2>Decision table</h2>" + compare_decision_table(folder, currency))
+        parts.append("<h2>Decision table</h2>" + compare_folder_table(folder, currency))
     elif folder.kind == "sweep":
-        parts.append("<h2>Decision table</h2>" + sweep_decision_table(folder, currency))
+        parts.append("<h2>Decision table</h2>" + sweep_folder_table(folder, currency))
     parts.append("<h2>Charts</h2>" + charts_section(folder))
     if folder.kind == "run":
         parts.append("<h2>Figures (mean over replications, 95% CI)</h2>")
