@@ -110,8 +110,8 @@ def better(metric: str) -> str | None:
 
 def no_data(ax: plt.Axes, why: str = "no data") -> None:
     ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=12, color=MUTED)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    # tick_params, not set_xticks([]): the axis may be shared with panels that do have data
+    ax.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
 
 
 TITLE_INCHES = 0.75  # room above the axes for the question and its subtitle
@@ -476,7 +476,7 @@ def capacity_trend_chart(data: RunData) -> Chart:
         x = [start + dt.timedelta(weeks=int(w)) for w in full.index] if isinstance(start, dt.date) else list(full.index)
         ax.fill_between(x, low, high, alpha=0.25, color=colour, lw=0)
         ax.plot(x, mean, color=colour, lw=1.8)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(1.0, float(np.nanmax(high)) * 1.1) if np.isfinite(high).any() else 1.0)
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
         for w, m, lo_, hi_ in zip(full.index, mean, low, high):
