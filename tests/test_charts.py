@@ -333,3 +333,23 @@ def test_drawing_charts_is_the_only_thing_that_imports_matplotlib():
 
 def test_draw_charts_of_a_compare_folder_writes_one_chart(compare_folder):
     assert [p.name for p in draw_charts(compare_folder)] == ["comparison.png"]
+
+
+def test_warnings_and_overloaded_variants_are_shown(run_folder, compare_folder, tmp_path):
+    run_copy = shutil.copytree(run_folder, tmp_path / "warned")
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["warnings"] = [{"message": "SDR desk overloaded: offered load 1.3 of 1.0"}, "AE pipeline backlog grows"]
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    funnel = _chart(run_copy, "funnel")
+    assert any("SDR desk overloaded" in t.get_text() for t in funnel.figure.texts)
+    assert runner.invoke(app, ["report", str(run_copy)]).exit_code == 0
+    page = (run_copy / "report.html").read_text()
+    assert "SDR desk overloaded: offered load 1.3 of 1.0" in page and "AE pipeline backlog grows" in page
+
+    cmp_copy = shutil.copytree(compare_folder, tmp_path / "overloaded")
+    manifest = json.loads((cmp_copy / "manifest.json").read_text())
+    manifest["variants"][1]["overloaded"] = True
+    (cmp_copy / "manifest.json").write_text(json.dumps(manifest))
+    chart = _chart(cmp_copy, "comparison")
+    labels = {t.get_text() for ax in chart.figure.axes for t in ax.get_yticklabels()}
+    assert "baseline[count=1] ⚠ overloaded" in labels and "baseline[count=3]" in labels

@@ -506,8 +506,9 @@ def _survival(retention: pd.DataFrame) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             hazard = pooled["churned"] / pooled["at_risk"]
             survival = np.cumprod(1 - hazard)
-            green = np.cumsum(pooled["churned"] / (pooled["at_risk"] * (pooled["at_risk"] - pooled["churned"])))
-        half = 1.96 * survival * np.sqrt(green.replace([np.inf], np.nan))
+            at_risk, churned = pooled["at_risk"].to_numpy(float), pooled["churned"].to_numpy(float)
+            green = np.cumsum(churned / (at_risk * (at_risk - churned)))  # Greenwood's variance sum
+        half = 1.96 * survival * np.sqrt(np.where(np.isfinite(green), green, np.nan))
         for month, s, h, n in zip(pooled.index, survival, half, pooled["at_risk"]):
             rows.append(
                 {"fit_group": group, "months_since_purchase": int(month), "survival": float(s),

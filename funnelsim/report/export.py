@@ -97,7 +97,7 @@ def write_sheet(sheet: object, table: pd.DataFrame, currency: str, per_row_unit:
     sheet.append(headers)  # type: ignore[attr-defined]
     columns = list(table.columns)
     for record in table.itertuples(index=False):
-        row = []
+        row: list[object] = []
         for value in record:
             if isinstance(value, (np.floating, float)):
                 row.append(None if not math.isfinite(float(value)) else float(value))
