@@ -127,7 +127,13 @@ def charts_section(folder: ResultsFolder) -> str:
     """Every chart of the folder, embedded; drawn afresh from the files when charts/ is absent."""
     pictures: list[tuple[str, str]] = []
     chart_dir = folder.path / "charts"
-    files = sorted(chart_dir.glob("*.png")) if chart_dir.is_dir() else []
+    story = ("funnel", "speed_to_lead", "conversion_by_delay", "capacity_by_hour", "capacity_trend", "revenue")
+    order = {name: i for i, name in enumerate([*story, *folder.manifest.get("metrics", [])])}
+    files = (
+        sorted(chart_dir.glob("*.png"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
+        if chart_dir.is_dir()
+        else []
+    )
     if files:
         pictures = [(p.stem, _png(p)) for p in files]
     else:
