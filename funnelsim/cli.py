@@ -350,13 +350,16 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
-    import pandas as pd
 
     from funnelsim.experiment.precision import check_precision
     from funnelsim.experiment.runner import compare as api_compare
-    from funnelsim.report.charts import compare_chart
-    from funnelsim.report.formatting import figure_info, format_difference, format_difference_interval, format_value
-    from funnelsim.report.results import write_atomically
+    from funnelsim.report.formatting import (
+        figure_info,
+        format_difference,
+        format_difference_interval,
+        format_value,
+    )
+    from funnelsim.report.outputs import write_compare
 
     with user_errors():
         loaded = _variants(scenarios, vary or [], set_ or [])
@@ -404,12 +407,10 @@ def compare(
         mixed = bool(r.overloaded) != bool(base.overloaded)
         capacity += [capacity_cell(r), "overloaded vs stable: see note" if mixed else ""]
     table.add_row(*capacity, end_section=True)
-    rows: list[dict[str, Any]] = []
     for name in wanted:
         info = figure_info(name)
         base_mean = base.summary.set_index("metric")["mean"].get(name, float("nan"))
         cells = [info.label, format_value(base_mean, info.unit, money)]
-        row: dict[str, Any] = {"metric": name, base.scenario.name: base_mean}
         for r, d in zip(results[1:], diffs):
             if name not in d.index:
                 cells += ["–", ""]
@@ -420,12 +421,7 @@ def compare(
                 f"{format_difference(entry['difference'], info.unit, money)} "
                 + format_difference_interval(entry["ci_low"], entry["ci_high"], info.unit, money, with_unit=False),
             ]
-            variant = r.scenario.name
-            row[variant] = entry["mean_b"]
-            row[f"{variant} - {base.scenario.name}"] = entry["difference"]
-            row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
         table.add_row(*cells)
-        rows.append(row)
     out_console.print(table)
     print_incremental(outcome)
     for r in results:
@@ -440,29 +436,7 @@ def compare(
                 soft_wrap=True,
             )
     target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
-
-    def fill(folder: Path) -> None:
-        pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
-        outcome.incremental.to_csv(folder / "incremental.csv", index=False)
-        capacity = [
-            {"scenario": r.scenario.name, "capacity": capacity_cell(r), "warnings": " | ".join(r.warnings)}
-            for r in results
-        ]
-        pd.DataFrame(capacity).to_csv(folder / "capacity.csv", index=False)
-        for r in results:
-            r.replications.to_parquet(folder / f"replications-{_slug(r.scenario.name)}.parquet", index=False)
-        chart_metrics = [
-            m for m in ("customers", "answered_within_1h", "abandon_rate", "sdr_utilisation") if m in wanted
-        ]
-        if chart_metrics:
-            compare_chart(
-                [r.scenario.name for r in results],
-                [r.summary for r in results],
-                chart_metrics,
-                folder / "comparison.png",
-            )
-
-    write_atomically(target, fill)
+    write_compare(outcome, wanted, target, command=["funnelsim", *sys.argv[1:]])
     out_console.print(f"comparison written to {target}/")
 
 
@@ -552,8 +526,10 @@ def sweep(
     from funnelsim.experiment import grid as grids
     from funnelsim.experiment.points import PointStore
     from funnelsim.experiment.precision import check_precision
+    from funnelsim.experiment.runner import SweepResult
     from funnelsim.report.decision_charts import grid_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.outputs import write_sweep
     from funnelsim.report.results import write_atomically
 
     with user_errors():
@@ -623,7 +599,12 @@ def sweep(
         for name in wanted:
             grid_chart(tidy[tidy["metric"] == name].reset_index(drop=True), keys, name, charts / f"{_slug(name)}.png")
 
-    write_atomically(target, fill)
+    if len(keys) == 1:  # one parameter: the full results folder (manifest, charts, report-ready)
+        values = [setting[keys[0]] for setting in outcome.settings]
+        swept = SweepResult(keys[0], values, list(outcome.results))
+        write_sweep(swept, wanted, target, command=["funnelsim", *sys.argv[1:]])
+    else:
+        write_atomically(target, fill)
     out_console.print(f"sweep written to {target}/")
 
 
@@ -1121,6 +1102,56 @@ def app_command(
 
 # plan and sensitivity live in their own module; importing it registers them on `app`.
 from funnelsim import cli_decisions  # noqa: E402, F401
+
+# --- results folders: charts, report, export ---------------------------------------------------
+
+ResultsDir = Annotated[Path, typer.Argument(help="A results folder written by run, compare or sweep.")]
+
+
+@contextlib.contextmanager
+def folder_errors() -> Iterator[None]:
+    from funnelsim.report.folder import FolderError
+
+    try:
+        yield
+    except FolderError as error:
+        fail(str(error))
+
+
+@app.command()
+def chart(folder: ResultsDir) -> None:
+    """Redraw a results folder's charts (charts/*.png) from its files alone."""
+    from funnelsim.report.outputs import draw_charts
+
+    with folder_errors():
+        written = draw_charts(folder)
+    out_console.print(f"{len(written)} charts written to {folder / 'charts'}/", highlight=False)
+
+
+@app.command()
+def report(folder: ResultsDir) -> None:
+    """Write report.html: one self-contained file with the scenario, warnings, figures and every chart."""
+    from funnelsim.report.html import write_report
+
+    with folder_errors():
+        target = write_report(folder)
+    out_console.print(f"report written to {target}", highlight=False)
+
+
+@app.command()
+def export(
+    folder: ResultsDir,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write the tables to an Excel workbook.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Workbook path (default: DIR/tables.xlsx).")] = None,
+) -> None:
+    """Export a results folder's tables (one sheet per table, units in the headers)."""
+    from funnelsim.report.export import write_xlsx
+
+    if not xlsx:
+        fail("export: choose a format, e.g. funnelsim export results/baseline --xlsx")
+    with folder_errors():
+        target = write_xlsx(folder, out)
+    out_console.print(f"workbook written to {target}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -39,9 +39,13 @@ def test_run_prints_the_table_and_writes_the_results_folder(tmp_path):
     for label in ("Leads", "MQLs", "SALs answered within 5 min", "SDR utilisation", "CAC", "95% CI", "By channel"):
         assert label in result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "charts", "leads.parquet", "manifest.json", "replications.parquet", "summary.csv", "timeseries.parquet",
+        "charts", "leads.parquet", "manifest.json", "mrr.parquet", "replications.parquet", "response_delays.parquet",
+        "retention.parquet", "summary.csv", "timeseries.parquet",
     ]  # fmt: skip
-    assert {p.name for p in (out / "charts").iterdir()} >= {"funnel.png", "speed_to_lead.png", "backlog.png"}
+    assert {p.name for p in (out / "charts").iterdir()} == {
+        "funnel.png", "speed_to_lead.png", "conversion_by_delay.png", "capacity_by_hour.png", "capacity_trend.png",
+        "revenue.png",
+    }  # fmt: skip
     summary = pd.read_csv(out / "summary.csv")
     row = summary.set_index("metric").loc["lead_to_mql"]
     assert row["ci_low"] <= row["mean"] <= row["ci_high"]
@@ -203,7 +207,7 @@ def test_compare_pairs_policies_with_common_random_numbers(tmp_path):
     # same seeds: the marketing funnel is identical, so the lead count difference is exactly zero
     assert table.loc["leads", f"{lifo} - {fifo}"] == 0
     assert table.loc["leads", f"{lifo} ci_low"] == 0
-    assert (out / "comparison.png").is_file()
+    assert (out / "charts" / "comparison.png").is_file()
 
 
 def test_compare_shows_every_variant_side_by_side(tmp_path):

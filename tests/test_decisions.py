@@ -144,7 +144,7 @@ def test_plan_finds_the_smallest_sdr_count_that_meets_the_target_and_run_confirm
         return checked.figure("answered_within_1h")[1]  # the interval's lower end
 
     assert conservative(count) >= 0.35 > conservative(count - 1)
-    assert result.plan.cost_per_month == count * 7000 + 3 * 12000
+    assert result.plan.cost_per_month == count * 7000 + 4 * 12000
 
 
 def test_plan_cli_prints_the_plan_runners_up_and_the_frontier(tmp_path):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from funnelsim import metrics
 from funnelsim.capacity import Overload, overload_warnings
+from funnelsim.chart_tables import TABLES, chart_tables
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -44,6 +45,7 @@ class ReplicationOutput:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     error: str | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class RunResult:
         """Names of the resources that cannot keep up ("SDR desk", "AE pipeline")."""
         return [o.resource for o in self.overloads if o.overloaded]
 
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # chart_tables.TABLES, with a replication column
+
     @property
     def failed(self) -> pd.DataFrame:
         return self.replications[self.replications["error"].notna()]
@@ -79,6 +83,27 @@ class RunResult:
         """(mean, ci_low, ci_high) of one metric."""
         row = self.summary.set_index("metric").loc[name]
         return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+
+    # Notebook display, charts and saving live in report/ (imported on use; see report/notebook.py).
+    def __repr__(self) -> str:
+        return _notebook().run_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().run_html(self)
+
+    def plot(self, kind: str = "funnel") -> Any:
+        """A run chart as a matplotlib Figure: funnel, speed_to_lead, conversion_by_delay, capacity_*, revenue."""
+        return _notebook().run_plot(self, kind)
+
+    def save(self, folder: str | Path, charts: bool = True) -> Path:
+        """Write the results folder (as `funnelsim run` does)."""
+        return _notebook().run_save(self, folder, charts)
+
+
+def _notebook() -> Any:
+    from funnelsim.report import notebook  # a notebook convenience: the report layer, imported on use
+
+    return notebook
 
 
 def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
@@ -102,7 +127,10 @@ def run_replication(
             series = metrics.timeseries(records, timeseries_step_hours)
             series.insert(0, "replication", np.int32(index))
         leads = records.leads_frame(index) if keep_leads else None
-        return ReplicationOutput(index, figures, time.perf_counter() - started, records.events, series, leads)
+        tables = chart_tables(records, scenario, index)
+        return ReplicationOutput(
+            index, figures, time.perf_counter() - started, records.events, series, leads, tables=tables
+        )
     except Exception:  # a failed replication is recorded, not a lost batch
         return ReplicationOutput(index, {}, time.perf_counter() - started, 0, error=traceback.format_exc(limit=8))
 
@@ -167,6 +195,7 @@ def result_from_outputs(scenario: Scenario, seed: int, outputs: Sequence[Replica
         overloads=overload_warnings(scenario, summary),
         timeseries=_concat([o.timeseries for o in outputs]),
         leads=_concat([o.leads for o in outputs]),
+        tables={name: t for name in TABLES if (t := _concat([o.tables.get(name) for o in outputs])) is not None},
         timings={"replication_seconds_total": float(sum(o.seconds for o in outputs))},
     )
 
@@ -227,6 +256,20 @@ INCREMENTAL_FIGURES = {"customers": "extra_customers", "bookings_arr": "extra_ar
 def _succeeded(result: RunResult) -> pd.DataFrame:
     return result.replications[result.replications["error"].isna()]
 
+    def __repr__(self) -> str:
+        return _notebook().compare_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().compare_html(self)
+
+    def plot(self, kind: str = "comparison", metrics: Sequence[str] | None = None) -> Any:
+        """Each variant's paired difference from the first, per metric (default: the headline set)."""
+        return _notebook().compare_plot(self, kind, metrics)
+
+    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
+        """Write the comparison folder (as `funnelsim compare` does)."""
+        return _notebook().compare_save(self, folder, metrics)
+
 
 def compare(
     scenarios: Sequence[Scenario | str | Path | Mapping[str, Any]],
@@ -283,6 +326,20 @@ class SweepResult:
             dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)
         ]
         return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
+
+    def __repr__(self) -> str:
+        return _notebook().sweep_repr(self)
+
+    def _repr_html_(self) -> str:
+        return _notebook().sweep_html(self)
+
+    def plot(self, kind: str = "customers") -> Any:
+        """The response curve of one metric (`kind` is its name) with its band and best point."""
+        return _notebook().sweep_plot(self, kind)
+
+    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
+        """Write the sweep folder (as `funnelsim sweep` does)."""
+        return _notebook().sweep_save(self, folder, metrics)
 
 
 def sweep(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 
 from funnelsim.metrics import COUNT_UNITS, DURATION_UNITS, FIGURES, Figure
+from funnelsim.metrics import HEADLINE as HEADLINE  # re-exported: the headline set, from the registry
+
+SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
 
 
 def figure_info(metric: str) -> Figure:
@@ -103,3 +106,12 @@ def unit_suffix(unit: str) -> str:
     """What a label adds for a unit its values do not carry themselves."""
     carried = ("%", "money", "x", "", *COUNT_UNITS, *DURATION_UNITS)
     return "" if unit in carried or unit.endswith("/week") else f" ({unit})"
+
+
+def axis_unit(unit: str, currency: str | None = None, difference: bool = False) -> str:
+    """The unit an axis is labelled in: %, pp, the currency code, h, leads."""
+    if unit == "%":
+        return "pp" if difference else "%"
+    if unit == "money":
+        return currency or "money"
+    return unit or "count"

@@ -12,6 +12,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 
 from funnelsim import __version__
 from funnelsim.experiment.runner import RunResult
+from funnelsim.report.folder import FORMAT, ResultsFolder
 from funnelsim.report.formatting import figure_info
 
 
@@ -104,19 +106,32 @@ def write_atomically(target: Path, fill: Callable[[Path], None]) -> Path:
 
 
 def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
-    """Write manifest.json, summary.csv, replications.parquet, optional tables and charts."""
+    """Write manifest.json, summary.csv, replications.parquet, the chart tables, optional tables and charts."""
 
     def fill(folder: Path) -> None:
+        started = time.perf_counter()
+        files = ["summary.csv", "replications.parquet"]
         summary_table(result).to_csv(folder / "summary.csv", index=False)
         result.replications.to_parquet(folder / "replications.parquet", index=False)
         if result.timeseries is not None:
             result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+            files.append("timeseries.parquet")
+        for name, table in result.tables.items():
+            table.to_parquet(folder / f"{name}.parquet", index=False)
+            files.append(f"{name}.parquet")
         if result.leads is not None:
             result.leads.to_parquet(folder / "leads.parquet", index=False)
+            files.append("leads.parquet")
+        timings = dict(result.timings, write_seconds=time.perf_counter() - started)
+        extra = {"kind": "run", "format": FORMAT, "files": files, "timings": timings}
+        data = manifest(result, command, extra)
+        (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
         if charts:
-            from funnelsim.report.charts import run_charts
+            started = time.perf_counter()
+            from funnelsim.report import charts as drawing
 
-            run_charts(result, folder / "charts")
-        (folder / "manifest.json").write_text(json.dumps(manifest(result, command), indent=2, default=str) + "\n")
+            drawing.run_charts(ResultsFolder(folder, data).run_data(), folder / "charts")
+            timings["charts_seconds"] = time.perf_counter() - started
+            (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
 
     return write_atomically(out, fill)

@@ -1,0 +1,222 @@
+"""Results folders of compare and sweep, and redrawing any folder's charts from its files alone."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
+from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
+from funnelsim.report.results import manifest, summary_table, versions, write_atomically
+
+
+def slug(name: str) -> str:
+    """A scenario name as one safe file-name component."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_") or "scenario"
+
+
+def run_data(result: RunResult) -> Any:
+    """The run charts' input from a result in memory (what the folder would hold)."""
+    from funnelsim.report.charts import RunData
+
+    return RunData(
+        name=result.scenario.name,
+        summary=summary_table(result),
+        scenario=result.scenario,
+        timeseries=result.timeseries,
+        tables=dict(result.tables),
+        warnings=[str(w) for w in getattr(result, "warnings", None) or []],
+    )
+
+
+def comparison_table(outcome: CompareResult, metrics: Sequence[str]) -> pd.DataFrame:
+    """comparison.csv: one row a metric; the reference's mean, then per variant its mean, difference and CI."""
+    base = outcome.results[0]
+    reference = base.scenario.name
+    base_means = base.summary.set_index("metric")["mean"]
+    rows = []
+    for name in metrics:
+        row: dict[str, Any] = {"metric": name, reference: base_means.get(name, float("nan"))}
+        for result in outcome.results[1:]:
+            variant = result.scenario.name
+            diff = outcome.differences[variant].set_index("metric")
+            if name not in diff.index:
+                continue
+            entry = diff.loc[name]
+            row[variant] = entry["mean_b"]
+            row[f"{variant} - {reference}"] = entry["difference"]
+            row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _overloaded(result: RunResult) -> bool:
+    """Whether a result says a resource of it is overloaded (read defensively: the field may not exist)."""
+    flag = getattr(result, "overloaded", None)
+    if isinstance(flag, bool):
+        return flag
+    return bool(flag) if flag is not None else False
+
+
+def _base_manifest(kind: str, command: list[str] | None, seed: int, reps: int) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "format": FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "seed": seed,
+        "replications": reps,
+        "versions": versions(),
+    }
+
+
+def write_compare(
+    outcome: CompareResult, metrics: Sequence[str], target: Path, command: list[str] | None = None, charts: bool = True
+) -> Path:
+    """comparison.csv, per scenario summary-<name>.csv and replications-<name>.parquet, manifest, charts."""
+    results = outcome.results
+    reference = results[0].scenario.name
+    table = comparison_table(outcome, metrics)
+
+    def fill(folder: Path) -> None:
+        files = ["comparison.csv", "incremental.csv", "capacity.csv"]
+        table.to_csv(folder / "comparison.csv", index=False)
+        outcome.incremental.to_csv(folder / "incremental.csv", index=False)
+        capacity = [
+            {"scenario": r.scenario.name, "overloaded": ", ".join(r.overloaded), "warnings": " | ".join(r.warnings)}
+            for r in results
+        ]
+        pd.DataFrame(capacity).to_csv(folder / "capacity.csv", index=False)
+        variants = []
+        for r in results:
+            stem = slug(r.scenario.name)
+            summary_table(r).to_csv(folder / f"summary-{stem}.csv", index=False)
+            r.replications.to_parquet(folder / f"replications-{stem}.parquet", index=False)
+            files += [f"summary-{stem}.csv", f"replications-{stem}.parquet"]
+            entry = manifest(r, command)
+            for key in ("versions", "command", "created"):
+                entry.pop(key, None)
+            entry.update({"file_stem": stem, "overloaded": _overloaded(r)})
+            variants.append(entry)
+        data = _base_manifest("compare", command, results[0].seed, len(results[0].replications))
+        data.update(
+            {
+                "name": " vs ".join(r.scenario.name for r in results),
+                "reference": reference,
+                "variants": variants,
+                "metrics": list(metrics),
+                "currency": results[0].scenario.currency,
+                "files": files,
+                "warnings": [f"{v['name']}: {w}" for v in variants for w in v.get("warnings", [])],
+                "scenario": variants[0]["scenario"],
+            }
+        )
+        (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+        if charts:
+            draw_charts(ResultsFolder(folder, data))
+
+    return write_atomically(target, fill)
+
+
+def sweep_table(outcome: SweepResult, metrics: Sequence[str]) -> pd.DataFrame:
+    """sweep.csv: one row per (value, metric) with mean and 95% CI."""
+    rows = []
+    for value, result in zip(outcome.values, outcome.results):
+        summary = result.summary.set_index("metric")
+        for name in metrics:
+            if name in summary.index:
+                entry = summary.loc[name]
+                rows.append(
+                    {outcome.key: value, "metric": name, "mean": entry["mean"], "ci_low": entry["ci_low"],
+                     "ci_high": entry["ci_high"]}
+                )  # fmt: skip
+    return pd.DataFrame(rows, columns=[outcome.key, "metric", "mean", "ci_low", "ci_high"])
+
+
+def write_sweep(
+    outcome: SweepResult, metrics: Sequence[str], target: Path, command: list[str] | None = None, charts: bool = True
+) -> Path:
+    """sweep.csv, per value summary-<i>.csv, manifest and one chart per metric."""
+    table = sweep_table(outcome, metrics)
+
+    def fill(folder: Path) -> None:
+        files = ["sweep.csv"]
+        table.to_csv(folder / "sweep.csv", index=False)
+        points = []
+        for i, (value, r) in enumerate(zip(outcome.values, outcome.results)):
+            summary_table(r).to_csv(folder / f"summary-{i}.csv", index=False)
+            files.append(f"summary-{i}.csv")
+            points.append(
+                {"value": value, "name": r.scenario.name, "file_stem": str(i), "overloaded": _overloaded(r),
+                 "failed_replications": len(r.failed), "warnings": [str(w) for w in getattr(r, "warnings", [])]}
+            )  # fmt: skip
+        first = outcome.results[0]
+        data = _base_manifest("sweep", command, first.seed, len(first.replications))
+        data.update(
+            {
+                "name": f"{first.scenario.name}: sweep of {outcome.key}",
+                "param": outcome.key,
+                "values": [str(v) for v in outcome.values],
+                "points": points,
+                "metrics": list(metrics),
+                "currency": first.scenario.currency,
+                "files": files,
+                "warnings": [f"{outcome.key}={p['value']}: {w}" for p in points for w in p["warnings"]],
+                "scenario": first.scenario.model_dump(mode="json"),
+            }
+        )
+        (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+        if charts:
+            draw_charts(ResultsFolder(folder, data))
+
+    return write_atomically(target, fill)
+
+
+def compare_overloaded(folder: ResultsFolder) -> list[str]:
+    return [str(v.get("name")) for v in folder.manifest.get("variants", []) if v.get("overloaded")]
+
+
+def folder_charts(folder: ResultsFolder) -> list[Any]:
+    """The charts of a results folder, computed from its files (charts.Chart objects, not yet saved)."""
+    from funnelsim.report import charts
+
+    manifest_data = folder.manifest
+    currency = str(manifest_data.get("currency") or getattr(folder.scenario(), "currency", "USD"))
+    if folder.kind == "run":
+        data = folder.run_data()
+        return [draw(data) for draw in charts.RUN_CHARTS.values()]
+    if folder.kind == "compare":
+        names = [str(v["name"]) for v in manifest_data.get("variants", [])]
+        comparison = folder.table("comparison.csv")
+        if not names:  # an older folder: the reference is the first column after `metric`
+            names = [c for c in comparison.columns[1:] if " - " not in c and not c.endswith(("ci_low", "ci_high"))]
+        metrics = manifest_data.get("metrics") or list(comparison["metric"])
+        return [
+            charts.compare_chart(
+                comparison, names[0], names[1:], metrics, currency, overloaded=compare_overloaded(folder)
+            )
+        ]
+    table = folder.table("sweep.csv")
+    key = str(manifest_data.get("param") or table.columns[0])
+    if key not in table.columns:
+        from funnelsim.report.folder import FolderError
+
+        raise FolderError(f"{folder.path / 'sweep.csv'}: no column {key!r} (the swept parameter in the manifest)")
+    out = []
+    for metric in manifest_data.get("metrics") or list(dict.fromkeys(table["metric"])):
+        part = table[table["metric"] == metric].rename(columns={key: "value"}).reset_index(drop=True)
+        out.append(charts.sweep_chart(part, key, metric, currency))
+    return out
+
+
+def draw_charts(folder: ResultsFolder | Path | str) -> list[Path]:
+    """(Re)draw every chart of a results folder into its charts/ from the files alone."""
+    if not isinstance(folder, ResultsFolder):
+        folder = open_folder(folder)
+    return [chart.save(folder.path / "charts") for chart in folder_charts(folder)]
