@@ -16,6 +16,7 @@ from rich.table import Table
 
 from funnelsim.experiment.executors import ExecutorError
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.report.paths import OutputError, OutputSlot, claim_output, safe_component
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
 
@@ -67,7 +68,7 @@ def fail(message: str) -> NoReturn:
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except (ScenarioError, TooMuchWork, ExecutorError) as error:
+    except (ScenarioError, TooMuchWork, ExecutorError, OutputError) as error:
         fail(str(error))
 
 
@@ -84,6 +85,9 @@ Executor = Annotated[str, typer.Option("--executor", help="serial, processes or 
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Force = Annotated[
+    bool, typer.Option("--force", "-f", help="Replace the output folder if it holds earlier funnelsim results.")
+]
 
 
 def _progress(total: int, quiet: bool, label: str) -> contextlib.AbstractContextManager[Any]:
@@ -141,14 +145,33 @@ def run(
     ] = False,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Draw charts/*.png.")] = True,
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a scenario many times; print figures with 95% intervals and write a results folder."""
-    from funnelsim.report.results import write_run
-
     with user_errors():
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
+        slot = claim_output(out or Path("results") / loaded.name, force)
+    with slot:
+        _run_into(slot, loaded, reps, seed, workers, executor, dask_address, keep_leads, charts, allow_large, quiet)
+
+
+def _run_into(
+    slot: OutputSlot,
+    loaded: Scenario,
+    reps: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+    dask_address: str | None,
+    keep_leads: bool,
+    charts: bool,
+    allow_large: bool,
+    quiet: bool,
+) -> None:
+    from funnelsim.report.results import write_run
+
     options = {
         "workers": workers,
         "executor": executor,
@@ -157,14 +180,25 @@ def run(
         "allow_large": allow_large,
     }
     result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
-    print_summary(result)
-    target = out or Path("results") / loaded.name
+    everything_failed = result.summary.empty
+    if not everything_failed:
+        print_summary(result)
+    target = slot.target
     try:
-        write_run(result, target, command=["funnelsim", *sys.argv[1:]], charts=charts)
-    except OSError as error:
-        err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
+        write_run(result, slot, command=["funnelsim", *sys.argv[1:]], charts=charts)
+    except (OSError, OutputError) as error:
+        err_console.print(
+            f"[bold red]error:[/] cannot write the results to {escape(str(target))}: {escape(str(error))}"
+        )
         raise typer.Exit(1) from None
-    out_console.print(f"results written to {target}/ (simulated in {result.timings['wall_seconds']:.1f} s)")
+    if everything_failed:
+        err_console.print(
+            f"[bold red]error:[/] every replication failed; the manifest with each error is in {escape(str(target))}/"
+        )
+        raise typer.Exit(1)
+    out_console.print(
+        f"results written to {escape(str(target))}/ (simulated in {result.timings['wall_seconds']:.1f} s)"
+    )
 
 
 def print_summary(result: RunResult) -> None:
@@ -251,16 +285,11 @@ def compare(
     workers: Workers = None,
     executor: Executor = "processes",
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
-    import pandas as pd
-
     from funnelsim import metrics as metric_defs
-    from funnelsim.experiment.runner import compare as api_compare
-    from funnelsim.report.charts import compare_chart
-    from funnelsim.report.formatting import figure_info, format_interval, format_value
-    from funnelsim.report.results import write_atomically
 
     with user_errors():
         loaded = _variants(scenarios, vary, set_ or [])
@@ -274,6 +303,30 @@ def compare(
             raise ScenarioError(
                 f"--metric: unknown metric(s) {', '.join(unknown)}; known: {', '.join(metric_defs.FIGURES)}"
             )
+        default_name = "compare-" + "-vs-".join(_slug(s.name) for s in loaded)
+        slot = claim_output(out or Path("results") / safe_component(default_name[:120]), force)
+    with slot:
+        _compare_into(slot, loaded, wanted, reps, seed, workers, executor, allow_large, quiet)
+
+
+def _compare_into(
+    slot: OutputSlot,
+    loaded: list[Scenario],
+    wanted: list[str],
+    reps: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+    allow_large: bool,
+    quiet: bool,
+) -> None:
+    import pandas as pd
+
+    from funnelsim.experiment.runner import compare as api_compare
+    from funnelsim.report.charts import compare_chart
+    from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.results import write_atomically
+
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
         outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
@@ -313,7 +366,6 @@ def compare(
         table.add_row(*cells)
         rows.append(row)
     out_console.print(table)
-    target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
 
     def fill(folder: Path) -> None:
         pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
@@ -330,8 +382,8 @@ def compare(
                 folder / "comparison.png",
             )
 
-    write_atomically(target, fill)
-    out_console.print(f"comparison written to {target}/")
+    target = write_atomically(slot, fill, command=["funnelsim", *sys.argv[1:]])
+    out_console.print(f"comparison written to {escape(str(target))}/")
 
 
 def _slug(name: str) -> str:
@@ -354,24 +406,46 @@ def sweep(
     workers: Workers = None,
     executor: Executor = "processes",
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run one scenario for each value of a parameter (same seeds) and chart the response."""
-    import pandas as pd
-
-    from funnelsim.report.charts import sweep_chart
-    from funnelsim.report.formatting import figure_info, format_interval, format_value
-    from funnelsim.report.results import write_atomically
-
     with user_errors():
         if not param or not values:
             raise ScenarioError(
                 "sweep needs --param KEY and --values V1,V2,..., e.g. --param sales.sdr.count --values 1,2,3"
             )
         value_list = [v.strip() for v in values.split(",") if v.strip()]
+        if not value_list:
+            raise ScenarioError(f"--values {values!r}: expected at least one value, e.g. --values 1,2,3")
         loaded = [load_scenario(scenario, [*(set_ or []), f"{param}={v}"]) for v in value_list]
         for s in loaded:
             check_size(s, reps * len(loaded), allow_large)
+        default_name = safe_component(f"sweep-{_slug(loaded[0].name)}-{_slug(param)}")
+        slot = claim_output(out or Path("results") / default_name, force)
+    with slot:
+        _sweep_into(slot, loaded, value_list, param, metric, reps, seed, workers, executor, allow_large, quiet)
+
+
+def _sweep_into(
+    slot: OutputSlot,
+    loaded: list[Scenario],
+    value_list: list[str],
+    param: str,
+    metric: list[str] | None,
+    reps: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+    allow_large: bool,
+    quiet: bool,
+) -> None:
+    import pandas as pd
+
+    from funnelsim.report.charts import sweep_chart
+    from funnelsim.report.formatting import figure_info, format_interval, format_value
+    from funnelsim.report.results import write_atomically
+
     wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
@@ -406,7 +480,6 @@ def sweep(
         table.add_row(*cells)
     out_console.print(table)
     frame = pd.DataFrame(rows)
-    target = out or Path("results") / f"sweep-{_slug(loaded[0].name)}-{_slug(param)}"
 
     def fill(folder: Path) -> None:
         frame.rename(columns={"value": param}).to_csv(folder / "sweep.csv", index=False)
@@ -417,8 +490,8 @@ def sweep(
                 frame[frame["metric"] == name].reset_index(drop=True), param, name, charts / f"{_slug(name)}.png"
             )
 
-    write_atomically(target, fill)
-    out_console.print(f"sweep written to {target}/")
+    target = write_atomically(slot, fill, command=["funnelsim", *sys.argv[1:]])
+    out_console.print(f"sweep written to {escape(str(target))}/")
 
 
 # --- scenario files ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
+from funnelsim.scenario.names import component_problem
 from funnelsim.scenario.units import parse_duration_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -352,6 +353,14 @@ class Scenario(Strict):
     costs: Costs = Field(default_factory=Costs)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, name: str) -> str:
+        problem = component_problem(name)
+        if problem:
+            raise ValueError(f"the name is used as the results folder name: {problem}")
+        return name
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
