@@ -14,8 +14,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from funnelsim.experiment.executors import ExecutorError
+from funnelsim.experiment.executors import ExecutorChoice, ExecutorError, check_executor
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.experiment.signals import Interrupted, stop_on_signals
 from funnelsim.report.paths import OutputError, OutputSlot, claim_output, safe_component
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
@@ -28,8 +29,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Piped output keeps whole table rows (rich would wrap at 80 columns without a terminal).
-out_console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# emoji=False: ":100:" in a message is a line number, not an emoji. User text is escaped
+# (rich.markup.escape) wherever it is printed, so brackets in names are never read as markup.
+out_console = Console(width=None if sys.stdout.isatty() else 200, emoji=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200, emoji=False)
 
 USER_ERROR_EXIT = 2
 
@@ -60,8 +63,25 @@ HEADLINE = (
 
 def fail(message: str) -> NoReturn:
     """A user's mistake: one clear paragraph on stderr, exit code 2, no traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(USER_ERROR_EXIT)
+
+
+@contextlib.contextmanager
+def interruptible(slot: OutputSlot) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop the workers, remove the temporary folder, say so, exit 130/143."""
+    try:
+        with stop_on_signals():
+            yield
+    except Interrupted as stop:
+        slot.release()
+        err_console.print(
+            f"[bold red]interrupted[/] by {stop.name}: worker processes stopped, temporary folder removed; "
+            f"nothing was written to {escape(str(slot.target))} (earlier results there, if any, are untouched)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(stop.exit_code) from None
 
 
 @contextlib.contextmanager
@@ -74,14 +94,21 @@ def user_errors() -> Iterator[None]:
 
 # --- shared options -----------------------------------------------------------------------
 
-Reps = Annotated[int, typer.Option("--reps", "-n", min=1, help="Replications (each with its own random streams).")]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Master seed; the same seed gives bit-identical results.")]
+Reps = Annotated[
+    int, typer.Option("--reps", "-n", min=1, max=100_000, help="Replications (each with its own random streams).")
+]
+Seed = Annotated[
+    int,
+    typer.Option("--seed", "-s", min=0, help="Master seed (0 or more); the same seed gives bit-identical results."),
+]
 Sets = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a field by dotted path, e.g. --set sales.sdr.count=3 (repeatable)."),
 ]
-Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (default: all cores).")]
-Executor = Annotated[str, typer.Option("--executor", help="serial, processes or dask.")]
+Workers = Annotated[
+    int | None, typer.Option("--workers", "-w", min=1, max=4096, help="Worker processes (default: all cores).")
+]
+Executor = Annotated[ExecutorChoice, typer.Option("--executor", help="serial, processes or dask.")]
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -118,12 +145,16 @@ def _execute(scenario: Scenario, reps: int, seed: int, options: dict[str, Any], 
 
 def _warn_failures(result: RunResult) -> None:
     """Failed replications are kept in the results; say so, with the first error."""
+    name = escape(result.scenario.name)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {name}: {escape(note)}", highlight=False)
     if len(result.failed):
         first = result.failed.iloc[0]
         err_console.print(
-            f"[yellow]warning:[/] {result.scenario.name}: {len(result.failed)} of {len(result.replications)} "
+            f"[yellow]warning:[/] {name}: {len(result.failed)} of {len(result.replications)} "
             "replications failed; they are recorded in replications.parquet and the manifest. "
-            f"First error (replication {first.replication}):\n{first.error}"
+            f"First error (replication {first.replication}):\n{escape(str(first.error))}",
+            highlight=False,
         )
 
 
@@ -138,7 +169,7 @@ def run(
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<name>).")] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     dask_address: DaskAddress = None,
     keep_leads: Annotated[
         bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
@@ -152,8 +183,9 @@ def run(
     with user_errors():
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
+        check_executor(executor.value, dask_address)
         slot = claim_output(out or Path("results") / loaded.name, force)
-    with slot:
+    with slot, interruptible(slot):
         _run_into(slot, loaded, reps, seed, workers, executor, dask_address, keep_leads, charts, allow_large, quiet)
 
 
@@ -163,7 +195,7 @@ def _run_into(
     reps: int,
     seed: int,
     workers: int | None,
-    executor: str,
+    executor: ExecutorChoice,
     dask_address: str | None,
     keep_leads: bool,
     charts: bool,
@@ -174,7 +206,7 @@ def _run_into(
 
     options = {
         "workers": workers,
-        "executor": executor,
+        "executor": executor.value,
         "dask_address": dask_address,
         "keep_leads": keep_leads,
         "allow_large": allow_large,
@@ -207,7 +239,7 @@ def print_summary(result: RunResult) -> None:
     summary = result.summary.set_index("metric")
     scenario = result.scenario
     table = Table(
-        title=f"{scenario.name} — {len(result.replications)} replications, seed {result.seed}, "
+        title=f"{escape(scenario.name)} — {len(result.replications)} replications, seed {result.seed}, "
         f"horizon {scenario.horizon / 24:g} d (warm-up {scenario.warmup / 24:g} d)",
         title_justify="left",
     )
@@ -240,7 +272,7 @@ def print_summary(result: RunResult) -> None:
             return format_value(summary.loc[key, "mean"], unit) if key in summary.index else "–"
 
         channels.add_row(
-            name,
+            escape(name),
             cell("leads", ""),
             cell("mqls", ""),
             cell("customers", ""),
@@ -283,7 +315,7 @@ def compare(
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     allow_large: AllowLarge = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -305,7 +337,7 @@ def compare(
             )
         default_name = "compare-" + "-vs-".join(_slug(s.name) for s in loaded)
         slot = claim_output(out or Path("results") / safe_component(default_name[:120]), force)
-    with slot:
+    with slot, interruptible(slot):
         _compare_into(slot, loaded, wanted, reps, seed, workers, executor, allow_large, quiet)
 
 
@@ -316,7 +348,7 @@ def _compare_into(
     reps: int,
     seed: int,
     workers: int | None,
-    executor: str,
+    executor: ExecutorChoice,
     allow_large: bool,
     quiet: bool,
 ) -> None:
@@ -327,7 +359,12 @@ def _compare_into(
     from funnelsim.report.formatting import figure_info, format_interval, format_value
     from funnelsim.report.results import write_atomically
 
-    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
+    options = {
+        "workers": workers,
+        "executor": executor.value,
+        "allow_large": allow_large,
+        "timeseries_step_hours": None,
+    }
     with _progress(reps * len(loaded), quiet, "compare") as progress, user_errors():
         outcome = api_compare(loaded, reps, seed, progress=_advance(progress), **options)
     results = outcome.results
@@ -404,7 +441,7 @@ def sweep(
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for sweep.csv and charts.")] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     allow_large: AllowLarge = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -423,7 +460,7 @@ def sweep(
             check_size(s, reps * len(loaded), allow_large)
         default_name = safe_component(f"sweep-{_slug(loaded[0].name)}-{_slug(param)}")
         slot = claim_output(out or Path("results") / default_name, force)
-    with slot:
+    with slot, interruptible(slot):
         _sweep_into(slot, loaded, value_list, param, metric, reps, seed, workers, executor, allow_large, quiet)
 
 
@@ -436,7 +473,7 @@ def _sweep_into(
     reps: int,
     seed: int,
     workers: int | None,
-    executor: str,
+    executor: ExecutorChoice,
     allow_large: bool,
     quiet: bool,
 ) -> None:
@@ -447,18 +484,24 @@ def _sweep_into(
     from funnelsim.report.results import write_atomically
 
     wanted = metric or ["customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac"]
-    options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
+    options = {
+        "workers": workers,
+        "executor": executor.value,
+        "allow_large": allow_large,
+        "timeseries_step_hours": None,
+    }
     results = [_execute(s, reps, seed, options, quiet, f"{param}={v}") for s, v in zip(loaded, value_list)]
     table = Table(
-        title=f"{loaded[0].name}: sweep of {param}, {reps} replications each, seed {seed}", title_justify="left"
+        title=f"{escape(loaded[0].name)}: sweep of {escape(param)}, {reps} replications each, seed {seed}",
+        title_justify="left",
     )
-    table.add_column(param)
+    table.add_column(escape(param))
     for name in wanted:
         table.add_column(figure_info(name).label, justify="right")
     rows = []
     for value, result in zip(value_list, results):
         summary = result.summary.set_index("metric")
-        cells = [value]
+        cells = [escape(value)]
         for name in wanted:
             unit = figure_info(name).unit
             if name not in summary.index:
@@ -506,10 +549,10 @@ def validate(files: Annotated[list[str], typer.Argument(help="Scenario files (or
             scenario = load_scenario(file)
         except ScenarioError as error:
             failures += 1
-            err_console.print(f"[bold red]invalid:[/] {error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]invalid:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             continue
         out_console.print(
-            f"ok: {file} ({scenario.name}: {len(scenario.channels)} channels, "
+            f"ok: {escape(file)} ({escape(scenario.name)}: {len(scenario.channels)} channels, "
             f"about {scenario.expected_leads():,.0f} leads per replication)",
             highlight=False,
         )
@@ -532,7 +575,7 @@ def scenarios(
             description = load_scenario(path).description
         except ScenarioError as error:
             description = f"(invalid: {error})"
-        table.add_row(name, description)
+        table.add_row(escape(name), escape(description))
     out_console.print(table)
 
 
@@ -547,8 +590,8 @@ def show(
     with user_errors():
         loaded = load_scenario(scenario, set_ or [])
         path = resolve_scenario_path(scenario or "baseline")
-    out_console.print(f"# resolved from {path}", highlight=False)
-    out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False)
+    out_console.print(f"# resolved from {path}", highlight=False, markup=False)
+    out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False, markup=False)
 
 
 # --- verify --------------------------------------------------------------------------------
@@ -573,7 +616,7 @@ def verify(
         typer.Option("--out", "-o", help="Markdown report (default: docs/validation.md; none for --quick or --case)."),
     ] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     quiet: Quiet = False,
 ) -> None:
     """Check the model against queueing theory and lead-response studies; exit 1 if any check fails."""
@@ -588,7 +631,7 @@ def verify(
         label = "verify (quick)" if quick else "verify"
         with _progress(total, quiet, label) as progress:
             result = suite.verify(
-                quick, reps, seed, cases=chosen, workers=workers, executor=executor, progress=_advance(progress)
+                quick, reps, seed, cases=chosen, workers=workers, executor=executor.value, progress=_advance(progress)
             )  # type: ignore[arg-type]
     print_verify(result)
     target = out if out is not None else (None if quick or case else VALIDATION_DOC)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim import metrics
-from funnelsim.experiment.executors import ExecutorName, run_tasks
+from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
@@ -25,6 +25,7 @@ from funnelsim.scenario.schema import Scenario
 DEFAULT_REPS = 20
 DEFAULT_SEED = 20260105
 MAX_LEADS_WITHOUT_FLAG = 50_000_000
+SUMMARY_COLUMNS = ("metric", "mean", "ci_low", "ci_high", "std", "n")
 
 
 class TooMuchWork(ValueError):
@@ -55,6 +56,7 @@ class RunResult:
     timeseries: pd.DataFrame | None = None
     leads: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. replications rerun after a worker died
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -126,21 +128,28 @@ def run(
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
     check_size(scenario, reps, allow_large)
+    check_executor(getattr(executor, "value", executor), dask_address)
     started = time.perf_counter()
     seeds = replication_seeds(seed, reps)
     arguments = [(scenario, seeds[i], i, keep_leads, timeseries_step_hours) for i in range(reps)]
     outputs: list[ReplicationOutput | None] = [None] * reps
-    for index, output in run_tasks(run_replication, arguments, executor, workers, dask_address):
-        outputs[index] = output
+    notes: list[str] = []
+    for index, output in run_tasks(run_replication, arguments, executor, workers, dask_address, notes):
+        outputs[index] = (
+            ReplicationOutput(index, {}, 0.0, 0, error=output.reason) if isinstance(output, Lost) else output
+        )
         if progress is not None:
             progress(1)
     done = [o for o in outputs if o is not None]
     replications = _replication_table(done, seed)
+    succeeded = replications[replications["error"].isna()]
+    summary = metrics.summarise(succeeded) if len(succeeded) else pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     result = RunResult(
         scenario=scenario,
         seed=seed,
         replications=replications,
-        summary=metrics.summarise(replications[replications["error"].isna()]),
+        summary=summary,
+        notes=notes,
         timeseries=_concat([o.timeseries for o in done]),
         leads=_concat([o.leads for o in done]),
         timings={

@@ -59,6 +59,7 @@ def manifest(
         "failed_replications": [
             {"replication": int(row.replication), "error": row.error} for row in failed.itertuples()
         ],
+        "notes": result.notes,
         "versions": versions(),
         "timings": result.timings,
         "scenario": result.scenario.model_dump(mode="json"),
