@@ -122,7 +122,7 @@ def test_a_killed_worker_process_costs_nothing_its_replications_are_rerun(tmp_pa
     workers = _wait_for_workers(process, 2)
     time.sleep(0.5)
     os.kill(workers[0], signal.SIGKILL)
-    stdout, stderr = process.communicate(timeout=180)
+    _, stderr = process.communicate(timeout=180)
     assert process.returncode == 0, stderr
     assert "worker process died" in stderr and "rerun" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
