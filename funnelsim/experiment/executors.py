@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 ExecutorName = Literal["serial", "processes", "dask"]
 EXECUTORS = ("serial", "processes", "dask")
-DASK_CONNECT_SECONDS = 4
+DASK_CONNECT_SECONDS = 3
 PARALLEL_POOL_ROUNDS = 2  # then each replication still missing runs in a pool of its own
 
 
@@ -148,6 +149,21 @@ def _stop_workers(before: set[int | None]) -> None:
             process.join(timeout=1)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once (not after the client's retries) when nothing listens at a tcp address."""
+    host_port = address.removeprefix("tcp://")
+    host, sep, port = host_port.rpartition(":")
+    if "://" in host_port or not sep or not port.isdigit():
+        raise ExecutorError(f"--dask-address {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=DASK_CONNECT_SECONDS):
+            pass
+    except (OSError, ValueError, OverflowError) as error:
+        raise ExecutorError(
+            f"--dask-address {address}: cannot reach a Dask scheduler ({getattr(error, 'strerror', None) or error})"
+        ) from None
+
+
 def _run_on_dask(
     task: Callable[..., Any], arguments: Sequence[tuple], workers: int | None, address: str | None
 ) -> Iterator[tuple[int, Any]]:
@@ -156,17 +172,19 @@ def _run_on_dask(
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ExecutorError("the dask executor needs dask.distributed: pip install 'funnelsim[dask]'") from None
+    if address is not None:
+        _check_reachable(address)
     cluster = None
     if address is None:
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True)
     try:
         client = Client(address or cluster, timeout=DASK_CONNECT_SECONDS)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
+    except Exception as error:  # refused, timed out, or something that is not a scheduler answered
         if cluster is not None:
             cluster.close()
         raise ExecutorError(
             f"--dask-address {address}: cannot reach a Dask scheduler within {DASK_CONNECT_SECONDS} s "
-            f"({type(error).__name__}: {error})"
+            f"({str(error)[:200] or 'no answer'})"
         ) from None
     try:
         futures = [client.submit(task, *args, pure=False) for args in arguments]
