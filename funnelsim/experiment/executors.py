@@ -135,8 +135,17 @@ def _one_pool(
         _stop_workers(before)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)
+    _join_workers(before)  # a worker killed during a waiting shutdown could hang it; never wait unbounded
     return finished
+
+
+def _join_workers(before: set[int | None], seconds: float = 5.0) -> None:
+    for process in multiprocessing.active_children():
+        if process.pid not in before:
+            process.join(timeout=seconds)
+            if process.is_alive():
+                process.kill()
 
 
 def _stop_workers(before: set[int | None]) -> None:
