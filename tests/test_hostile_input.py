@@ -181,9 +181,7 @@ def test_the_size_guard_prints_its_estimate_on_the_command_line(tmp_path):
     result = cli.invoke(app, ["run", "--set", "channels.social.leads_per_week=10000000", "-q"])
     assert result.exit_code == 2
     assert (
-        "leads in all" in result.output
-        and "MB per replication" in result.output
-        and "--allow-large" in result.output
+        "leads in all" in result.output and "MB per replication" in result.output and "--allow-large" in result.output
     )
 
 
