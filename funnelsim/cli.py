@@ -15,10 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from funnelsim import metrics
-from funnelsim.experiment.executors import ExecutorError
+from funnelsim.experiment.executors import ExecutorChoice, ExecutorError, check_executor
 from funnelsim.experiment.grid import check_metrics
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, TooMuchWork, check_size
+from funnelsim.experiment.signals import Interrupted, stop_on_signals
 from funnelsim.metrics import HEADLINE
+from funnelsim.report.paths import OutputError, OutputSlot, claim_output, safe_component
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario_path
 from funnelsim.scenario.schema import Scenario
 
@@ -30,36 +32,62 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Piped output keeps whole table rows (rich would wrap at 80 columns without a terminal).
-out_console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# emoji=False: ":100:" in a message is a line number, not an emoji. User text is escaped
+# (rich.markup.escape) wherever it is printed, so brackets in names are never read as markup.
+out_console = Console(width=None if sys.stdout.isatty() else 200, emoji=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200, emoji=False)
 
 USER_ERROR_EXIT = 2
 
 
 def fail(message: str) -> NoReturn:
     """A user's mistake: one clear paragraph on stderr, exit code 2, no traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(USER_ERROR_EXIT)
+
+
+@contextlib.contextmanager
+def interruptible(slot: OutputSlot) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop the workers, remove the temporary folder, say so, exit 130/143."""
+    try:
+        with stop_on_signals():
+            yield
+    except Interrupted as stop:
+        slot.release()
+        err_console.print(
+            f"[bold red]interrupted[/] by {stop.name}: worker processes stopped, temporary folder removed; "
+            f"nothing was written to {escape(str(slot.target))} (earlier results there, if any, are untouched)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(stop.exit_code) from None
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except (ScenarioError, TooMuchWork, ExecutorError) as error:
+    except (ScenarioError, TooMuchWork, ExecutorError, OutputError) as error:
         fail(str(error))
 
 
 # --- shared options -----------------------------------------------------------------------
 
-Reps = Annotated[int, typer.Option("--reps", "-n", min=1, help="Replications (each with its own random streams).")]
-Seed = Annotated[int, typer.Option("--seed", "-s", help="Master seed; the same seed gives bit-identical results.")]
+Reps = Annotated[
+    int, typer.Option("--reps", "-n", min=1, max=100_000, help="Replications (each with its own random streams).")
+]
+Seed = Annotated[
+    int,
+    typer.Option("--seed", "-s", min=0, help="Master seed (0 or more); the same seed gives bit-identical results."),
+]
 Sets = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a field by dotted path, e.g. --set sales.sdr.count=3 (repeatable)."),
 ]
-Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Worker processes (default: all cores).")]
-Executor = Annotated[str, typer.Option("--executor", help="serial, processes or dask.")]
+Workers = Annotated[
+    int | None, typer.Option("--workers", "-w", min=1, max=4096, help="Worker processes (default: all cores).")
+]
+Executor = Annotated[ExecutorChoice, typer.Option("--executor", help="serial, processes or dask.")]
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -81,6 +109,9 @@ Store = Annotated[
     ),
 ]
 Resume = Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse points already in --store.")]
+Force = Annotated[
+    bool, typer.Option("--force", "-f", help="Replace the output folder if it holds earlier funnelsim results.")
+]
 
 
 def _progress(total: int, quiet: bool, label: str) -> contextlib.AbstractContextManager[Any]:
@@ -137,12 +168,16 @@ def say_precision(name: str, report: Any) -> None:
 
 def _warn_failures(result: RunResult) -> None:
     """Failed replications are kept in the results; say so, with the first error."""
+    name = escape(result.scenario.name)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {name}: {escape(note)}", highlight=False)
     if len(result.failed):
         first = result.failed.iloc[0]
         err_console.print(
-            f"[yellow]warning:[/] {result.scenario.name}: {len(result.failed)} of {len(result.replications)} "
+            f"[yellow]warning:[/] {name}: {len(result.failed)} of {len(result.replications)} "
             "replications failed; they are recorded in replications.parquet and the manifest. "
-            f"First error (replication {first.replication}):\n{first.error}"
+            f"First error (replication {first.replication}):\n{escape(str(first.error))}",
+            highlight=False,
         )
 
 
@@ -167,7 +202,7 @@ def run(
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<name>).")] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     dask_address: DaskAddress = None,
     keep_leads: Annotated[
         bool, typer.Option("--keep-leads", help="Also write leads.parquet (one row per lead).")
@@ -183,19 +218,47 @@ def run(
     precision: Precision = None,
     max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a scenario many times; print figures with 95% intervals and write a results folder."""
     from funnelsim.experiment.precision import check_precision
-    from funnelsim.report.results import write_run
 
     with user_errors():
         check_precision(precision, reps, max_reps)
         loaded = load_scenario(scenario, set_ or [])
         check_size(loaded, reps, allow_large)
+        check_executor(executor.value, dask_address)
+        slot = claim_output(out or Path("results") / loaded.name, force)
+    with slot, interruptible(slot):
+        _run_into(
+            slot, loaded, reps, seed, workers, executor, dask_address, keep_leads, charts, allow_large, quiet,
+            precision=precision, max_reps=max_reps, export_crm=export_crm,
+        )  # fmt: skip
+
+
+def _run_into(
+    slot: OutputSlot,
+    loaded: Scenario,
+    reps: int,
+    seed: int,
+    workers: int | None,
+    executor: ExecutorChoice,
+    dask_address: str | None,
+    keep_leads: bool,
+    charts: bool,
+    allow_large: bool,
+    quiet: bool,
+    *,
+    precision: float | None = None,
+    max_reps: int | None = None,
+    export_crm: Path | None = None,
+) -> None:
+    from funnelsim.report.results import write_run
+
     options = {
         "workers": workers,
-        "executor": executor,
+        "executor": executor.value,
         "dask_address": dask_address,
         "keep_leads": keep_leads,
         "allow_large": allow_large,
@@ -204,14 +267,28 @@ def run(
         result = _execute(loaded, reps, seed, options, quiet, f"{loaded.name}")
     else:
         result = _execute_to_precision(loaded, reps, seed, options, quiet, precision, max_reps)
-    print_summary(result)
-    target = out or Path("results") / loaded.name
+    everything_failed = result.summary.empty
+    if not everything_failed:
+        print_summary(result)
+    target = slot.target
     try:
-        write_run(result, target, command=["funnelsim", *sys.argv[1:]], charts=charts)
-    except OSError as error:
-        err_console.print(f"[bold red]error:[/] cannot write the results to {target}: {error}", soft_wrap=True)
+        write_run(result, slot, command=["funnelsim", *sys.argv[1:]], charts=charts)
+    except (OSError, OutputError) as error:
+        err_console.print(
+            f"[bold red]error:[/] cannot write the results to {escape(str(target))}: {escape(str(error))}"
+        )
         raise typer.Exit(1) from None
-    out_console.print(f"results written to {target}/ (simulated in {result.timings['wall_seconds']:.1f} s)")
+    if everything_failed:
+        err_console.print(
+            f"[bold red]error:[/] every replication failed; the manifest with each error is in {escape(str(target))}/"
+        )
+        raise typer.Exit(1)
+    out_console.print(
+        f"results written to {escape(str(target))}/ (simulated in {result.timings['wall_seconds']:.1f} s)"
+    )
+    out_console.print(
+        f"results written to {escape(str(target))}/ (simulated in {result.timings['wall_seconds']:.1f} s)"
+    )
     if export_crm is not None:
         _export_crm(loaded, seed, reps, export_crm)
 
@@ -238,7 +315,7 @@ def print_summary(result: RunResult) -> None:
     scenario = result.scenario
     money = scenario.currency
     table = Table(
-        title=f"{scenario.name} — {len(result.replications)} replications, seed {result.seed}, "
+        title=f"{escape(scenario.name)} — {len(result.replications)} replications, seed {result.seed}, "
         f"horizon {scenario.horizon / 24:g} d (warm-up {scenario.warmup / 24:g} d)",
         title_justify="left",
     )
@@ -272,7 +349,7 @@ def print_summary(result: RunResult) -> None:
             return format_value(summary.loc[key, "mean"], unit, money) if key in summary.index else "–"
 
         channels.add_row(
-            name,
+            escape(name),
             cell("leads", "leads"),
             cell("mqls", "leads"),
             cell("customers", "customers"),
@@ -343,10 +420,11 @@ def compare(
     set_: Sets = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for comparison.csv and a chart.")] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     precision: Precision = None,
     max_reps: MaxReps = None,
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run scenarios (or policy variants) with the same seeds; show paired differences with 95% CIs."""
@@ -369,6 +447,8 @@ def compare(
             check_size(scenario, reps * len(loaded), allow_large)
         wanted = check_metrics(metric or list(HEADLINE))
         check_precision(precision, reps, max_reps)
+        default_name = "compare-" + "-vs-".join(_slug(s.name) for s in loaded)
+        slot = claim_output(out or Path("results") / safe_component(default_name[:120]), force)
     options = {"workers": workers, "executor": executor, "allow_large": allow_large, "timeseries_step_hours": None}
     if precision is not None:
         from funnelsim.experiment.points import ExecutorOptions
@@ -435,9 +515,8 @@ def compare(
                 "grows with the horizon, so it is not an estimate of the policy's effect",
                 soft_wrap=True,
             )
-    target = out or Path("results") / ("compare-" + "-vs-".join(_slug(r.scenario.name) for r in results))[:120]
-    write_compare(outcome, wanted, target, command=["funnelsim", *sys.argv[1:]])
-    out_console.print(f"comparison written to {target}/")
+    target = write_compare(outcome, wanted, slot, command=["funnelsim", *sys.argv[1:]])
+    out_console.print(f"comparison written to {escape(str(target))}/")
 
 
 def print_incremental(outcome: Any) -> None:
@@ -520,6 +599,7 @@ def sweep(
     store: Store = None,
     resume: Resume = True,
     allow_large: AllowLarge = False,
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a scenario at every point of a grid of parameter values (same seeds); one tidy table and charts."""
@@ -542,7 +622,9 @@ def sweep(
         for setting in settings[1:]:
             grids.load_point(scenario, set_ or [], setting)
         check_size(first, reps * len(settings), allow_large)
-    target = out or Path("results") / f"sweep-{_slug(first.name)}-{'-'.join(_slug(a.key) for a in axes)}"[:120]
+        default_name = f"sweep-{_slug(first.name)}-{'-'.join(_slug(a.key) for a in axes)}"[:120]
+        slot = claim_output(out or Path("results") / safe_component(default_name), force)
+    target = slot.target
     store = store or point_store_beside(target)
     points = PointStore(store if resume else None)
     with _progress(reps * len(settings), quiet, "sweep") as progress, user_errors():
@@ -602,10 +684,10 @@ def sweep(
     if len(keys) == 1:  # one parameter: the full results folder (manifest, charts, report-ready)
         values = [setting[keys[0]] for setting in outcome.settings]
         swept = SweepResult(keys[0], values, list(outcome.results))
-        write_sweep(swept, wanted, target, command=["funnelsim", *sys.argv[1:]])
+        write_sweep(swept, wanted, slot, command=["funnelsim", *sys.argv[1:]])
     else:
-        write_atomically(target, fill)
-    out_console.print(f"sweep written to {target}/")
+        write_atomically(slot, fill)
+    out_console.print(f"sweep written to {escape(str(target))}/")
 
 
 # --- calibrate and backtest ----------------------------------------------------------------
@@ -803,10 +885,10 @@ def validate(files: Annotated[list[str], typer.Argument(help="Scenario files (or
             scenario = load_scenario(file)
         except ScenarioError as error:
             failures += 1
-            err_console.print(f"[bold red]invalid:[/] {error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]invalid:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             continue
         out_console.print(
-            f"ok: {file} ({scenario.name}: {len(scenario.channels)} channels, "
+            f"ok: {escape(file)} ({escape(scenario.name)}: {len(scenario.channels)} channels, "
             f"about {scenario.expected_leads():,.0f} leads per replication)",
             highlight=False,
         )
@@ -829,7 +911,7 @@ def scenarios(
             description = load_scenario(path).description
         except ScenarioError as error:
             description = f"(invalid: {error})"
-        table.add_row(name, description)
+        table.add_row(escape(name), escape(description))
     out_console.print(table)
 
 
@@ -844,8 +926,8 @@ def show(
     with user_errors():
         loaded = load_scenario(scenario, set_ or [])
         path = resolve_scenario_path(scenario or "baseline")
-    out_console.print(f"# resolved from {path}", highlight=False)
-    out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False)
+    out_console.print(f"# resolved from {path}", highlight=False, markup=False)
+    out_console.print(yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False), highlight=False, markup=False)
 
 
 # --- verify --------------------------------------------------------------------------------
@@ -870,7 +952,7 @@ def verify(
         typer.Option("--out", "-o", help="Markdown report (default: docs/validation.md; none for --quick or --case)."),
     ] = None,
     workers: Workers = None,
-    executor: Executor = "processes",
+    executor: Executor = ExecutorChoice.processes,
     quiet: Quiet = False,
 ) -> None:
     """Check the model against queueing theory and lead-response studies; exit 1 if any check fails."""
@@ -885,7 +967,7 @@ def verify(
         label = "verify (quick)" if quick else "verify"
         with _progress(total, quiet, label) as progress:
             result = suite.verify(
-                quick, reps, seed, cases=chosen, workers=workers, executor=executor, progress=_advance(progress)
+                quick, reps, seed, cases=chosen, workers=workers, executor=executor.value, progress=_advance(progress)
             )  # type: ignore[arg-type]
     print_verify(result)
     target = out if out is not None else (None if quick or case else VALIDATION_DOC)

@@ -113,7 +113,7 @@ def test_circular_extends_is_refused(scenario_file):
             "channels.web.profile",
             "unknown profile 'nope'",
         ),
-        ({"warmup": "60d"}, "(top level)", "warmup"),
+        ({"warmup": "60d"}, "warmup", "warm-up shorter than the horizon"),
     ],
 )
 def test_bad_values_name_the_field_and_what_was_expected(override, path, expected):

@@ -6,20 +6,52 @@ on its own seed, so figures are bit-identical whatever the executor or the worke
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Literal
 
 ExecutorName = Literal["serial", "processes", "dask"]
+EXECUTORS = ("serial", "processes", "dask")
+DASK_CONNECT_SECONDS = 3
+PARALLEL_POOL_ROUNDS = 2  # then each replication still missing runs in a pool of its own
+
+
+class ExecutorChoice(StrEnum):
+    """The executors a user may name on the command line."""
+
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
 
 
 class ExecutorError(RuntimeError):
     """The executor itself could not be used (not a failed replication)."""
 
 
+@dataclass(frozen=True)
+class Lost:
+    """A task whose result never came back: its worker process died every time it ran it."""
+
+    reason: str
+
+
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def check_executor(executor: str, dask_address: str | None = None) -> None:
+    """Refuse an executor name or option combination that cannot work, before any work starts."""
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {executor!r}; expected serial, processes or dask")
+    if dask_address is not None and executor != "dask":
+        raise ExecutorError("--dask-address goes with --executor dask")
 
 
 def run_tasks(
@@ -28,22 +60,117 @@ def run_tasks(
     executor: ExecutorName = "processes",
     workers: int | None = None,
     dask_address: str | None = None,
+    notes: list[str] | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """Yield (index, result) as tasks finish; the caller orders them."""
-    if executor == "serial" or (executor == "processes" and (workers or default_workers()) == 1) or len(arguments) == 1:
-        for index, args in enumerate(arguments):
-            yield index, task(*args)
-        return
-    if executor == "processes":
-        with ProcessPoolExecutor(max_workers=min(workers or default_workers(), len(arguments))) as pool:
-            futures = {pool.submit(task, *args): index for index, args in enumerate(arguments)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        return
+    """Yield (index, result) as tasks finish; the caller orders them.
+
+    A task whose worker process dies is rerun on a fresh pool; one that keeps killing its
+    worker is yielded as `Lost`. Notes on such events are appended to `notes`.
+    """
+    executor = getattr(executor, "value", executor)
+    check_executor(executor, dask_address)
     if executor == "dask":
         yield from _run_on_dask(task, arguments, workers, dask_address)
         return
-    raise ExecutorError(f"unknown executor {executor!r}; expected serial, processes or dask")
+    if executor == "serial" or (workers or default_workers()) == 1 or len(arguments) == 1:
+        for index, args in enumerate(arguments):
+            yield index, task(*args)
+        return
+    yield from _run_on_processes(task, arguments, workers or default_workers(), notes if notes is not None else [])
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and cleans up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_on_processes(
+    task: Callable[..., Any], arguments: Sequence[tuple], workers: int, notes: list[str]
+) -> Iterator[tuple[int, Any]]:
+    pending = list(range(len(arguments)))
+    rounds = 0
+    while pending:
+        rounds += 1
+        isolate = rounds > PARALLEL_POOL_ROUNDS
+        batches = [[i] for i in pending] if isolate else [list(pending)]
+        for batch in batches:
+            finished = yield from _one_pool(task, arguments, batch, 1 if isolate else min(workers, len(batch)))
+            for index in finished:
+                pending.remove(index)
+            if isolate and batch[0] in pending:
+                pending.remove(batch[0])
+                notes.append(f"replication {batch[0]} was lost: its worker process died each of {rounds} times")
+                yield (
+                    batch[0],
+                    Lost(
+                        f"the worker process running this replication died {rounds} times "
+                        "(killed by a signal or by the out-of-memory killer); it was not completed"
+                    ),
+                )
+        if pending and not isolate:
+            notes.append(
+                f"a worker process died; {len(pending)} replication(s) were rerun on a new pool "
+                "(same seeds, so the figures are unchanged)"
+            )
+
+
+def _one_pool(
+    task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], workers: int
+) -> Iterator[tuple[int, Any]]:
+    """Run `batch` on one pool; yields results; returns the indices that finished."""
+    before = {p.pid for p in multiprocessing.active_children()}
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    finished: list[int] = []
+    try:
+        futures = {pool.submit(task, *arguments[i]): i for i in batch}
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                continue  # rerun by the caller
+            finished.append(index)
+            yield index, result
+    except BaseException:
+        _stop_workers(before)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=False, cancel_futures=True)
+    _join_workers(before)  # a worker killed during a waiting shutdown could hang it; never wait unbounded
+    return finished
+
+
+def _join_workers(before: set[int | None], seconds: float = 5.0) -> None:
+    for process in multiprocessing.active_children():
+        if process.pid not in before:
+            process.join(timeout=seconds)
+            if process.is_alive():
+                process.kill()
+
+
+def _stop_workers(before: set[int | None]) -> None:
+    """Kill the worker processes started since `before` (on an interruption: no waiting)."""
+    for process in multiprocessing.active_children():
+        if process.pid not in before:
+            process.kill()
+    for process in multiprocessing.active_children():
+        if process.pid not in before:
+            process.join(timeout=1)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once (not after the client's retries) when nothing listens at a tcp address."""
+    host_port = address.removeprefix("tcp://")
+    host, sep, port = host_port.rpartition(":")
+    if "://" in host_port or not sep or not port.isdigit():
+        raise ExecutorError(f"--dask-address {address}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=DASK_CONNECT_SECONDS):
+            pass
+    except (OSError, ValueError, OverflowError) as error:
+        raise ExecutorError(
+            f"--dask-address {address}: cannot reach a Dask scheduler ({getattr(error, 'strerror', None) or error})"
+        ) from None
 
 
 def _run_on_dask(
@@ -54,10 +181,20 @@ def _run_on_dask(
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ExecutorError("the dask executor needs dask.distributed: pip install 'funnelsim[dask]'") from None
+    if address is not None:
+        _check_reachable(address)
     cluster = None
     if address is None:
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True)
-    client = Client(address or cluster)
+    try:
+        client = Client(address or cluster, timeout=DASK_CONNECT_SECONDS)
+    except Exception as error:  # refused, timed out, or something that is not a scheduler answered
+        if cluster is not None:
+            cluster.close()
+        raise ExecutorError(
+            f"--dask-address {address}: cannot reach a Dask scheduler within {DASK_CONNECT_SECONDS} s "
+            f"({str(error)[:200] or 'no answer'})"
+        ) from None
     try:
         futures = [client.submit(task, *args, pure=False) for args in arguments]
         index_of = {f.key: i for i, f in enumerate(futures)}

@@ -20,7 +20,7 @@ import pandas as pd
 from funnelsim import metrics
 from funnelsim.capacity import Overload, overload_warnings
 from funnelsim.chart_tables import TABLES, chart_tables
-from funnelsim.experiment.executors import ExecutorName, run_tasks
+from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
@@ -28,6 +28,7 @@ from funnelsim.scenario.schema import Scenario
 DEFAULT_REPS = 20
 DEFAULT_SEED = 20260105
 MAX_LEADS_WITHOUT_FLAG = 50_000_000
+SUMMARY_COLUMNS = ("metric", "mean", "ci_low", "ci_high", "std", "n")
 
 
 class TooMuchWork(ValueError):
@@ -74,6 +75,7 @@ class RunResult:
         return [o.resource for o in self.overloads if o.overloaded]
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # chart_tables.TABLES, with a replication column
+    notes: list[str] = field(default_factory=list)  # e.g. replications rerun after a worker died
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -135,16 +137,63 @@ def run_replication(
         return ReplicationOutput(index, {}, time.perf_counter() - started, 0, error=traceback.format_exc(limit=8))
 
 
-def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> float:
-    """Refuse runs over MAX_LEADS_WITHOUT_FLAG leads unless `allow_large`; return the estimate."""
-    estimate = scenario.expected_leads() * reps
-    if estimate > MAX_LEADS_WITHOUT_FLAG and not allow_large:
-        raise TooMuchWork(
-            f"{scenario.name}: this run would simulate about {estimate:,.0f} leads "
-            f"({scenario.expected_leads():,.0f} per replication x {reps} replications), more than "
-            f"{MAX_LEADS_WITHOUT_FLAG:,}; pass --allow-large (allow_large=True) if you mean it"
+BYTES_PER_LEAD = 400  # measured ~340 at 1M leads (docs/performance.md), with headroom
+BYTES_PER_HORIZON_HOUR = 64  # arrival bins: local hour, weekday, offset, rates, counts
+BYTES_PER_CHANNEL_HOUR = 24
+BYTES_PER_CALENDAR_DAY = 200  # open intervals as Python floats, per calendar
+MAX_MEMORY_MB_WITHOUT_FLAG = 4_000  # per replication (each runs in one worker)
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """What a run is expected to cost: leads, contact attempts (at most), memory, replications."""
+
+    leads_per_replication: float
+    attempts_per_replication: float
+    horizon_hours: float
+    memory_mb_per_replication: float
+    reps: int
+
+    @property
+    def leads(self) -> float:
+        return self.leads_per_replication * self.reps
+
+    def describe(self) -> str:
+        return (
+            f"about {self.leads:,.0f} leads in all ({self.leads_per_replication:,.0f} per replication x "
+            f"{self.reps} replications), up to {self.attempts_per_replication:,.0f} contact attempts and about "
+            f"{self.memory_mb_per_replication:,.0f} MB per replication over a {self.horizon_hours:,.0f} h horizon"
         )
-    return estimate
+
+
+def estimate_work(scenario: Scenario, reps: int) -> WorkEstimate:
+    """The size guard's estimate (bursts count only inside the horizon)."""
+    leads = scenario.expected_leads()
+    hours = scenario.horizon
+    memory = (
+        leads * BYTES_PER_LEAD
+        + hours * (BYTES_PER_HORIZON_HOUR + BYTES_PER_CHANNEL_HOUR * len(scenario.channels))
+        + 2 * (hours / 24 + 64) * BYTES_PER_CALENDAR_DAY
+    )
+    return WorkEstimate(leads, leads * len(scenario.sales.sdr.attempts), hours, memory / 1e6, reps)
+
+
+def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> float:
+    """Refuse runs over MAX_LEADS_WITHOUT_FLAG leads in all, or MAX_MEMORY_MB_WITHOUT_FLAG per
+    replication, unless `allow_large`; an estimate that is not a finite number is always refused.
+    Returns the estimated number of leads."""
+    work = estimate_work(scenario, reps)
+    figures = (work.leads, work.memory_mb_per_replication, work.attempts_per_replication)
+    if not all(math.isfinite(f) for f in figures):
+        raise TooMuchWork(f"{scenario.name}: the size of this run cannot be estimated ({work.describe()})")
+    too_big = work.leads > MAX_LEADS_WITHOUT_FLAG or work.memory_mb_per_replication > MAX_MEMORY_MB_WITHOUT_FLAG
+    if too_big and not allow_large:
+        raise TooMuchWork(
+            f"{scenario.name}: this run would simulate {work.describe()}; the limits without --allow-large are "
+            f"{MAX_LEADS_WITHOUT_FLAG:,} leads in all and {MAX_MEMORY_MB_WITHOUT_FLAG:,} MB per replication; "
+            "pass --allow-large (allow_large=True) if you mean it"
+        )
+    return work.leads
 
 
 def run(
@@ -169,30 +218,39 @@ def run(
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
     check_size(scenario, reps, allow_large)
+    check_executor(getattr(executor, "value", executor), dask_address)
     started = time.perf_counter()
     seeds = replication_seeds(seed, reps)
     arguments = [(scenario, seeds[i], i, keep_leads, timeseries_step_hours) for i in range(reps)]
     outputs: list[ReplicationOutput | None] = [None] * reps
-    for index, output in run_tasks(run_replication, arguments, executor, workers, dask_address):
-        outputs[index] = output
+    notes: list[str] = []
+    for index, output in run_tasks(run_replication, arguments, executor, workers, dask_address, notes):
+        outputs[index] = (
+            ReplicationOutput(index, {}, 0.0, 0, error=output.reason) if isinstance(output, Lost) else output
+        )
         if progress is not None:
             progress(1)
     done = [o for o in outputs if o is not None]
-    result = result_from_outputs(scenario, seed, done)
+    result = result_from_outputs(scenario, seed, done, notes)
     result.timings["wall_seconds"] = time.perf_counter() - started
     return result
 
 
-def result_from_outputs(scenario: Scenario, seed: int, outputs: Sequence[ReplicationOutput]) -> RunResult:
-    """The result of finished replications: figures, summary, and the capacity warnings."""
+def result_from_outputs(
+    scenario: Scenario, seed: int, outputs: Sequence[ReplicationOutput], notes: Sequence[str] = ()
+) -> RunResult:
+    """The result of finished replications: figures, summary, and the capacity warnings (a run
+    whose replications all failed has an empty summary and still gets its result)."""
     replications = _replication_table(sorted(outputs, key=lambda o: o.index), seed)
-    summary = metrics.summarise(replications[replications["error"].isna()])
+    succeeded = replications[replications["error"].isna()]
+    summary = metrics.summarise(succeeded) if len(succeeded) else pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     return RunResult(
         scenario=scenario,
         seed=seed,
         replications=replications,
         summary=summary,
-        overloads=overload_warnings(scenario, summary),
+        overloads=overload_warnings(scenario, summary) if len(succeeded) else [],
+        notes=list(notes),
         timeseries=_concat([o.timeseries for o in outputs]),
         leads=_concat([o.leads for o in outputs]),
         tables={name: t for name in TABLES if (t := _concat([o.tables.get(name) for o in outputs])) is not None},

@@ -13,6 +13,7 @@ import pandas as pd
 
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
 from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
+from funnelsim.report.paths import OutputSlot
 from funnelsim.report.results import manifest, summary_table, versions, write_atomically
 
 
@@ -77,7 +78,11 @@ def _base_manifest(kind: str, command: list[str] | None, seed: int, reps: int) -
 
 
 def write_compare(
-    outcome: CompareResult, metrics: Sequence[str], target: Path, command: list[str] | None = None, charts: bool = True
+    outcome: CompareResult,
+    metrics: Sequence[str],
+    target: Path | OutputSlot,
+    command: list[str] | None = None,
+    charts: bool = True,
 ) -> Path:
     """comparison.csv, per scenario summary-<name>.csv and replications-<name>.parquet, manifest, charts."""
     results = outcome.results
@@ -140,7 +145,11 @@ def sweep_table(outcome: SweepResult, metrics: Sequence[str]) -> pd.DataFrame:
 
 
 def write_sweep(
-    outcome: SweepResult, metrics: Sequence[str], target: Path, command: list[str] | None = None, charts: bool = True
+    outcome: SweepResult,
+    metrics: Sequence[str],
+    target: Path | OutputSlot,
+    command: list[str] | None = None,
+    charts: bool = True,
 ) -> Path:
     """sweep.csv, per value summary-<i>.csv, manifest and one chart per metric."""
     table = sweep_table(outcome, metrics)

@@ -1,17 +1,15 @@
 """The results folder of DESIGN §6, written atomically.
 
-Everything goes into a temporary sibling folder first and is renamed into place at the end,
-so an interrupted run never leaves a half-written result that looks whole.
+Everything goes into a temporary sibling folder first and is moved into place at the end,
+so an interrupted run never leaves a half-written result that looks whole. Where it may go
+is checked (and locked) by `funnelsim.report.paths` before anything is simulated.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from funnelsim import __version__
 from funnelsim.experiment.runner import RunResult
 from funnelsim.report.folder import FORMAT, ResultsFolder
 from funnelsim.report.formatting import figure_info
+from funnelsim.report.paths import MANIFEST, OutputSlot, claim_output
 
 
 def versions() -> dict[str, str]:
@@ -74,6 +73,7 @@ def manifest(
         "failed_replications": [
             {"replication": int(row.replication), "error": row.error} for row in failed.itertuples()
         ],
+        "notes": result.notes,
         "versions": versions(),
         "timings": result.timings,
         "warnings": result.warnings,
@@ -84,28 +84,38 @@ def manifest(
     return data
 
 
-def write_atomically(target: Path, fill: Callable[[Path], None]) -> Path:
-    """Call `fill(tmp)` on a fresh temporary folder beside `target`, then move it into place."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    tmp.chmod(0o755)  # mkdtemp's 0700 would make results private to the user who ran them
-    try:
-        fill(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+def write_atomically(
+    target: Path | OutputSlot, fill: Callable[[Path], None], force: bool = False, command: list[str] | None = None
+) -> Path:
+    """Call `fill(tmp)` on a fresh temporary folder beside the target, then move it into place.
+
+    `target` is a folder (checked and locked here) or a slot from `claim_output` (checked before
+    the simulation). A manifest.json marking the folder as funnelsim's is added if `fill` wrote none.
+    """
+    slot = target if isinstance(target, OutputSlot) else claim_output(Path(target), force)
+
+    def fill_and_mark(folder: Path) -> None:
+        fill(folder)
+        if not (folder / MANIFEST).exists():
+            marker = {
+                "kind": "output",
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": command if command is not None else sys.argv,
+                "versions": versions(),
+            }
+            (folder / MANIFEST).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+    with slot:
+        return slot.write(fill_and_mark)
 
 
-def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
+def write_run(
+    result: RunResult,
+    out: Path | OutputSlot,
+    command: list[str] | None = None,
+    charts: bool = True,
+    force: bool = False,
+) -> Path:
     """Write manifest.json, summary.csv, replications.parquet, the chart tables, optional tables and charts."""
 
     def fill(folder: Path) -> None:
@@ -125,13 +135,13 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
         timings = dict(result.timings, write_seconds=time.perf_counter() - started)
         extra = {"kind": "run", "format": FORMAT, "files": files, "timings": timings}
         data = manifest(result, command, extra)
-        (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
-        if charts:
+        (folder / MANIFEST).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+        if charts and not result.summary.empty:
             started = time.perf_counter()
             from funnelsim.report import charts as drawing
 
             drawing.run_charts(ResultsFolder(folder, data).run_data(), folder / "charts")
             timings["charts_seconds"] = time.perf_counter() - started
-            (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+            (folder / MANIFEST).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
-    return write_atomically(out, fill)
+    return write_atomically(out, fill, force, command)

@@ -17,6 +17,10 @@ from funnelsim.scenario.units import parse_duration_hours
 Kind = Literal["duration", "amount", "fraction"]
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile
+MAX_AMOUNT = 1e12  # money and counts in a distribution: beyond this the figures would overflow
+MAX_SIGMA = 10.0  # lognormal: p90 / median up to ~370,000
+SHAPE_RANGE = (1e-3, 1e6)  # gamma shape (cv from 0.001 to ~30) and beta a, b
+MAX_EMPIRICAL_VALUES = 10_000
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "constant": ("value",),
@@ -113,13 +117,21 @@ def _scalar(value: Any, kind: Kind, what: str) -> float:
     if kind == "duration":
         return parse_duration_hours(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number for {what}, got {value!r}")
+        raise ValueError(f"expected a number for {what}, got {str(value)[:60]!r}")
     number = float(value)
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"expected a non-negative number for {what}, got {value!r}")
     if kind == "fraction" and number > 1:
         raise ValueError(f"expected a fraction in [0, 1] for {what}, got {value!r}")
+    if number > MAX_AMOUNT:
+        raise ValueError(f"expected at most {MAX_AMOUNT:g} for {what}, got {value!r}")
     return number
+
+
+def _within(value: float, what: str, low: float, high: float) -> float:
+    if not low <= value <= high:
+        raise ValueError(f"expected {what} between {low:g} and {high:g}, got {value:g}")
+    return value
 
 
 def _positive(value: float, what: str) -> float:
@@ -135,7 +147,8 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
     if not isinstance(spec, dict):
         return constant(_scalar(spec, kind, "a constant"), kind)
     if len(spec) != 1:
-        raise ValueError(f"expected one distribution family ({', '.join(FAMILIES)}), got keys {sorted(spec)}")
+        keys = sorted(str(k) for k in spec)[:10]
+        raise ValueError(f"expected one distribution family ({', '.join(FAMILIES)}), got keys {keys}")
     family, args = next(iter(spec.items()))
     if family not in FAMILIES:
         raise ValueError(f"unknown distribution {family!r}; expected one of {', '.join(FAMILIES)}")
@@ -146,11 +159,15 @@ def parse_distribution(spec: Any, kind: Kind) -> Distribution:
     if family == "empirical" and isinstance(args, list):
         args = {"values": args}
     if not isinstance(args, dict):
-        raise ValueError(f"expected a mapping of parameters for {family}, got {args!r}")
+        raise ValueError(f"expected a mapping of parameters for {family}, got {str(args)[:60]!r}")
     unknown = set(args) - set(FAMILIES[family])
     if unknown:
-        raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {family}; expected {', '.join(FAMILIES[family])}")
-    built = _BUILDERS[family](args, kind)
+        names = sorted(str(u) for u in unknown)
+        raise ValueError(f"unknown parameter(s) {names} for {family}; expected {', '.join(FAMILIES[family])}")
+    try:
+        built = _BUILDERS[family](args, kind)
+    except ArithmeticError:
+        raise ValueError(f"the parameters of {family} overflow; use smaller or larger values") from None
     return Distribution(built.family, built.params, kind)
 
 
@@ -187,8 +204,12 @@ def _build_lognormal(args: dict, kind: Kind) -> Distribution:
                 f"lognormal p90 must exceed the median, got median {args['median']!r} and p90 {args['p90']!r}"
             )
         sigma = math.log(p90 / median) / Z90
+        if sigma > MAX_SIGMA:
+            raise ValueError(
+                f"lognormal p90 / median is {p90 / median:.3g}; expected at most {math.exp(MAX_SIGMA * Z90):.3g}"
+            )
     elif "sigma" in args:
-        sigma = _positive(_scalar(args["sigma"], "amount", "sigma"), "sigma")
+        sigma = _within(_positive(_scalar(args["sigma"], "amount", "sigma"), "sigma"), "sigma", 0, MAX_SIGMA)
     else:
         raise ValueError("lognormal needs p90 or sigma besides the median")
     if median is None:
@@ -201,9 +222,10 @@ def _build_gamma(args: dict, kind: Kind) -> Distribution:
     _need(args, "mean", family="gamma")
     mean = _positive(_scalar(args["mean"], kind, "mean"), "mean")
     if "shape" in args:
-        shape = _positive(_scalar(args["shape"], "amount", "shape"), "shape")
+        shape = _within(_scalar(args["shape"], "amount", "shape"), "gamma shape", *SHAPE_RANGE)
     elif "cv" in args:
-        shape = 1 / _positive(_scalar(args["cv"], "amount", "cv"), "cv") ** 2
+        cv = _within(_scalar(args["cv"], "amount", "cv"), "gamma cv", SHAPE_RANGE[1] ** -0.5, SHAPE_RANGE[0] ** -0.5)
+        shape = 1 / cv**2
     else:
         raise ValueError("gamma needs shape or cv besides the mean")
     return Distribution("gamma", (("mean", mean), ("shape", shape)))
@@ -221,8 +243,8 @@ def _build_beta(args: dict, kind: Kind) -> Distribution:
     if kind != "fraction":
         raise ValueError("beta describes fractions in [0, 1]; it is not allowed here")
     _need(args, "a", "b", family="beta")
-    a = _positive(_scalar(args["a"], "amount", "a"), "a")
-    b = _positive(_scalar(args["b"], "amount", "b"), "b")
+    a = _within(_scalar(args["a"], "amount", "a"), "beta a", *SHAPE_RANGE)
+    b = _within(_scalar(args["b"], "amount", "b"), "beta b", *SHAPE_RANGE)
     return Distribution("beta", (("a", a), ("b", b)))
 
 
@@ -230,11 +252,13 @@ def _build_empirical(args: dict, kind: Kind) -> Distribution:
     _need(args, "values", family="empirical")
     values = args["values"]
     if not isinstance(values, list) or not values:
-        raise ValueError(f"empirical values must be a non-empty list, got {values!r}")
+        raise ValueError(f"empirical values must be a non-empty list, got {str(values)[:60]!r}")
+    if len(values) > MAX_EMPIRICAL_VALUES:
+        raise ValueError(f"empirical values: expected at most {MAX_EMPIRICAL_VALUES:,}, got {len(values):,}")
     parsed = tuple(_scalar(v, kind, "an empirical value") for v in values)
     weights = args.get("weights", [1] * len(parsed))
     if not isinstance(weights, list) or len(weights) != len(parsed):
-        raise ValueError(f"empirical weights must be a list of {len(parsed)} numbers, got {weights!r}")
+        raise ValueError(f"empirical weights must be a list of {len(parsed)} numbers, got {str(weights)[:60]!r}")
     parsed_weights = tuple(_scalar(w, "amount", "a weight") for w in weights)
     if sum(parsed_weights) <= 0:
         raise ValueError("empirical weights must not all be zero")

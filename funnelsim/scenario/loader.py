@@ -7,6 +7,7 @@ expected, so the CLI can print it as one paragraph without a traceback.
 from __future__ import annotations
 
 import copy
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from funnelsim.scenario import yaml_safety
+from funnelsim.scenario.distributions import FAMILIES
 from funnelsim.scenario.schema import Scenario
 
 BUNDLED_PACKAGE = "funnelsim.bundled"
@@ -26,6 +29,7 @@ class ScenarioError(ValueError):
     """A user's mistake in a scenario file or override; the message is for the user."""
 
 
+MAX_PROBLEMS_SHOWN = 50
 SOURCE_TREE_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -52,7 +56,7 @@ def bundled_scenarios() -> dict[str, Path]:
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
     """A path to a file, or the name of a bundled scenario such as 'baseline'."""
     path = Path(name_or_path)
-    if path.is_file():
+    if _is_file(path):
         return path
     bundled = bundled_scenarios()
     key = str(name_or_path).removesuffix(".yaml")
@@ -60,6 +64,14 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
         return bundled[key]
     names = ", ".join(n for n in bundled if not n.startswith("validation/"))
     raise ScenarioError(f"{name_or_path}: no such file, and no bundled scenario of that name (bundled: {names})")
+
+
+def _is_file(path: Path) -> bool:
+    """is_file() that answers False (instead of raising) for names too long or with NUL."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def load_scenario(
@@ -78,7 +90,7 @@ def load_scenario(
     else:
         path = resolve_scenario_path(source)
         data, lines = _read_with_extends(path, seen=())
-        origin = str(source) if Path(source).is_file() else str(path)
+        origin = str(source) if _is_file(Path(source)) else str(path)
     for dotted, value in _parse_overrides(overrides):
         _apply_override(data, dotted, value, origin)
         lines[tuple(_split_path(dotted))] = f"--set {dotted}"
@@ -98,12 +110,14 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read the file ({error.strerror})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = yaml_safety.load(yaml_safety.decode(raw))
+    except yaml_safety.YamlProblem as problem:
+        where = f"{path}:{problem.line}" if problem.line else str(path)
+        raise ScenarioError(f"{where}: {problem}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -112,25 +126,17 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(
-            f"{path}: expected a mapping of scenario fields at the top level, got {type(data).__name__}"
-        )
-    lines: dict[tuple, int] = {}
-    _collect_lines(node, (), lines)
-    return data, lines
+        raise ScenarioError(f"{path}: expected a mapping of scenario fields at the top level, got {_kind(data)}")
+    return data, yaml_safety.collect_lines(node)
 
 
-def _collect_lines(node: yaml.Node | None, path: tuple, lines: dict[tuple, int]) -> None:
-    if node is None:
-        return
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _collect_lines(value, path + (key.value,), lines)
-            lines[path + (key.value,)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect_lines(item, path + (index,), lines)
+def _kind(value: Any) -> str:
+    """A value's kind in the words of a YAML file, not a Python class name."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value[:60]!r}"
+    return f"the value {str(value)[:60]!r}"
 
 
 def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[tuple, Any]]:
@@ -145,8 +151,12 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, An
         return data, located
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}:{lines.get(('extends',), '?')}: extends: expected a file name, got {parent!r}")
+    if "\0" in parent or len(parent) > 1000:
+        raise ScenarioError(
+            f"{path}:{lines.get(('extends',), '?')}: extends: expected a file name, got {parent[:60]!r}"
+        )
     parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    if not parent_path.is_file():
+    if not _is_file(parent_path):
         bundled = bundled_scenarios()
         if parent.removesuffix(".yaml") in bundled:
             parent_path = bundled[parent.removesuffix(".yaml")]
@@ -164,11 +174,17 @@ def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, 
     """Mappings merge key by key; anything else in `override` replaces the base value."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if _is_distribution(value) and _is_distribution(merged.get(key)) and set(value) != set(merged[key]):
+            merged[key] = value  # a child may switch a distribution to another family
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = _deep_merge(dict(merged[key]), value)
         else:
             merged[key] = value
     return merged
+
+
+def _is_distribution(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in FAMILIES
 
 
 # --- overrides --------------------------------------------------------------------------
@@ -183,7 +199,9 @@ def _parse_overrides(overrides: Iterable[str] | Mapping[str, Any]) -> list[tuple
         if not sep or not key.strip():
             raise ScenarioError(f"--set {item}: expected KEY=VALUE, e.g. sales.sdr.count=3")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = yaml_safety.load(text)[0] if text.strip() else ""
+        except yaml_safety.YamlProblem as problem:
+            raise ScenarioError(f"--set {item[:200]}: {problem}") from None
         except yaml.YAMLError:
             value = text
         parsed.append((key.strip(), value))
@@ -287,19 +305,34 @@ def _message(error: dict[str, Any], path: tuple) -> str:
         return f"unknown field {path[-1]!r}{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "too_long":
+        context = error.get("ctx", {})
+        return f"expected at most {context.get('max_length')} item(s), got {context.get('actual_length')}"
     if kind == "too_short":
         context = error.get("ctx", {})
         return f"expected at least {context.get('min_length', 1)} item(s), got {context.get('actual_length', 0)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a mapping of fields, got {_kind(error.get('input'))}"
     text = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     text = text.replace("Input should be", "expected")
+    text = re.sub(r" or instance of \w+", "", text)
     if "input" in error and kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):
-        text += f", got {error['input']!r}"
+        text += f", got {_short(error['input'])}"
     return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _format_validation_error(error: ValidationError, data: Any, origin: str, lines: Mapping[tuple, Any]) -> str:
     by_path: dict[tuple, list[str]] = {}
     for item in error.errors():
+        if item["type"] == "cross_field":  # several problems, each with its own field path
+            for problem_path, problem in item.get("ctx", {}).get("problems", ()):
+                by_path.setdefault(tuple(problem_path), []).append(problem)
+            continue
         path = _data_path(item["loc"], data)
         message = _message(item, path)
         if message not in by_path.setdefault(path, []):
@@ -308,8 +341,8 @@ def _format_validation_error(error: ValidationError, data: Any, origin: str, lin
     for path, messages in by_path.items():
         where = _where(path, origin, lines)
         rendered.append(f"{where}: {_dotted(path)}: {' or '.join(messages)}")
-    if len(rendered) > 6:
-        rendered = rendered[:6] + [f"... and {len(rendered) - 6} more problems"]
+    if len(rendered) > MAX_PROBLEMS_SHOWN:
+        rendered = rendered[:MAX_PROBLEMS_SHOWN] + [f"... and {len(rendered) - MAX_PROBLEMS_SHOWN} more problems"]
     return "\n".join(rendered)
 
 

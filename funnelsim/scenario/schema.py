@@ -23,8 +23,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
+from funnelsim.scenario.names import component_problem
 from funnelsim.scenario.units import parse_duration_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -39,7 +41,9 @@ _as_spec = PlainSerializer(lambda dist: dist.to_spec())
 Hours = Annotated[float, BeforeValidator(_duration), Field(ge=0), _as_hours]
 PositiveHours = Annotated[float, BeforeValidator(_duration), Field(gt=0), _as_hours]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # per lead or per month
+Factor = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "duration")), _as_spec]
 AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount")), _as_spec]
 FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction")), _as_spec]
@@ -55,12 +59,18 @@ def _increasing(offsets: list[float]) -> list[float]:
 Cadence = Annotated[list[Hours], AfterValidator(_increasing)]  # offsets from a start, in order
 
 
+MAX_HEADCOUNT = 10_000  # more reps than this is a typo; use 'unlimited' for no bottleneck
+
+
 def _headcount(value: Any) -> int | str:
     """A number of people (at least 1), or 'unlimited' (never a bottleneck)."""
     if value == "unlimited":
         return value
+    shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected a whole number of people (at least 1) or 'unlimited', got {value!r}")
+        raise ValueError(f"expected a whole number of people (at least 1) or 'unlimited', got {shown}")
+    if value > MAX_HEADCOUNT:
+        raise ValueError(f"expected at most {MAX_HEADCOUNT:,} people (or 'unlimited'), got {shown}")
     return value
 
 
@@ -76,10 +86,13 @@ class Strict(BaseModel):
 def _check_timezone(name: str | None) -> str | None:
     if name is None:
         return None
+    shown = name if len(name) <= 60 else name[:57] + "..."
     try:
+        if len(name) > 100 or "\0" in name:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as 'Europe/Berlin', got {name!r}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):  # a folder such as 'Europe' is an OSError
+        raise ValueError(f"expected an IANA time zone such as 'Europe/Berlin', got {shown!r}") from None
     return name
 
 
@@ -101,7 +114,7 @@ def parse_hour_range(text: str) -> tuple[float, float]:
 class Calendar(Strict):
     """When a pool of reps works: weekdays, office hours, time zone and holidays."""
 
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
     hours: list[tuple[float, float]] = Field(default_factory=lambda: [(9.0, 17.0)])
     timezone: str | None = None
     holidays: list[dt.date] = Field(default_factory=list)
@@ -112,6 +125,8 @@ class Calendar(Strict):
         texts = [value] if isinstance(value, str) else value
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise ValueError(f"expected office hours like '09:00-17:00' or a list of them, got {value!r}")
+        if not texts:
+            raise ValueError("expected at least one range of office hours, e.g. '09:00-17:00'")
         ranges = sorted(parse_hour_range(t) for t in texts)
         for (_, end), (start, _) in pairwise(ranges):
             if start < end:
@@ -130,15 +145,28 @@ def _hhmm(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(2300, 1, 1)
+
+
+def _dated(value: dt.datetime) -> dt.datetime:
+    """A moment the calendars can handle (and the clock, with a century of horizon after it)."""
+    if not EARLIEST <= value.replace(tzinfo=None) < LATEST:
+        raise ValueError(f"expected a date from {EARLIEST:%Y} to {LATEST.year - 1}, got {value:%Y-%m-%d}")
+    return value
+
+
 ALWAYS = "always"
 BUILTIN_CALENDARS = {ALWAYS: None}  # None marks the 24/7 calendar
+
+
+Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
 class Profile(Strict):
     """Relative arrival intensity by local hour of day and day of week (normalised to mean 1)."""
 
-    hours: list[NonNegative] = Field(default_factory=lambda: [1.0] * 24, min_length=24, max_length=24)
-    days: list[NonNegative] = Field(default_factory=lambda: [1.0] * 7, min_length=7, max_length=7)
+    hours: list[Weight] = Field(default_factory=lambda: [1.0] * 24, min_length=24, max_length=24)
+    days: list[Weight] = Field(default_factory=lambda: [1.0] * 7, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> Profile:
@@ -163,7 +191,7 @@ class Burst(Strict):
     """A dated campaign: extra leads spread evenly over a window."""
 
     at: dt.datetime
-    extra_leads: NonNegative
+    extra_leads: float = Field(ge=0, le=1e9, allow_inf_nan=False)
     over: PositiveHours = 24.0
 
     @field_validator("at", mode="before")
@@ -173,17 +201,22 @@ class Burst(Strict):
             return dt.datetime.combine(value, dt.time())
         return value
 
+    @field_validator("at")
+    @classmethod
+    def _in_calendar_range(cls, value: dt.datetime) -> dt.datetime:
+        return _dated(value)
+
 
 class Channel(Strict):
     """A demand-generation channel: its lead rate, profile, lead attributes and cost."""
 
-    leads_per_week: NonNegative
+    leads_per_week: float = Field(ge=0, le=1e8, allow_inf_nan=False)
     profile: str = "flat"
     fit: FractionDist = Field(default_factory=lambda: constant(0.5, "fraction"))
     # buying intent in [0, 1]: each nurture touch engages with chance nurture.engage x intent
     intent: FractionDist = Field(default_factory=lambda: constant(1.0, "fraction"))
     deal_mrr: AmountDist | None = None
-    cost_per_lead: NonNegative = 0.0
+    cost_per_lead: Money = 0.0
     bursts: list[Burst] = Field(default_factory=list)
 
 
@@ -191,13 +224,13 @@ class MqlRule(Strict):
     """A lead is marketing-qualified when both thresholds are met."""
 
     fit_min: Probability = 0.0
-    engagement_min: int = Field(1, ge=0)
+    engagement_min: int = Field(1, ge=0, le=1000)
 
 
 class Nurture(Strict):
     """The cadence of automated touches from capture to MQL."""
 
-    touches: Cadence = Field(default_factory=lambda: [0.0, 48.0, 120.0, 216.0, 336.0, 504.0, 720.0])
+    touches: Cadence = Field(default_factory=lambda: [0.0, 48.0, 120.0, 216.0, 336.0, 504.0, 720.0], max_length=1000)
     engage: Probability = 0.25
     opt_out: Probability = 0.02
     max_length: Hours | None = None
@@ -231,8 +264,8 @@ class AutoTouch(Strict):
     """An instant automated reply on MQL; it is not a contact attempt but slows the decay."""
 
     enabled: bool = False
-    decay_slowdown: float = Field(2.0, ge=1, allow_inf_nan=False)
-    cost_per_month: NonNegative = 0.0  # the tool's cost, counted in CAC when enabled
+    decay_slowdown: float = Field(2.0, ge=1, le=1000, allow_inf_nan=False)
+    cost_per_month: Money = 0.0  # the tool's cost, counted in CAC when enabled
 
     @model_validator(mode="before")
     @classmethod
@@ -322,7 +355,7 @@ class SdrPool(Strict):
     count: Headcount = 2
     calendar: str = ALWAYS
     handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
-    attempts: Cadence = Field(default_factory=lambda: [0.0], min_length=1)
+    attempts: Cadence = Field(default_factory=lambda: [0.0], min_length=1, max_length=100)
     """The cadence: the first entry is when the first attempt falls due after the SAL (usually 0h);
     each later entry is when that follow-up falls due, counted from the start of the first attempt,
     because a cadence is a sequence a rep starts with the first call."""
@@ -336,7 +369,7 @@ class AePool(Strict):
     """Account executives who work opportunities through the sales cycle."""
 
     count: Headcount = 1
-    capacity: int = Field(25, ge=1)
+    capacity: int = Field(25, ge=1, le=10_000)
     calendar: str = ALWAYS
     cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0, "duration"))
     win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
@@ -365,7 +398,7 @@ class Sales(Strict):
     patience: DurationDist | None = None
     qualify: FitChance = Field(default_factory=lambda: FitChance(chance=0.45))
     ae: AePool = Field(default_factory=AePool)
-    assisted_uplift: NonNegative = 1.0
+    assisted_uplift: Factor = 1.0
     deal_mrr: AmountDist = Field(default_factory=lambda: constant(500.0))
 
     @field_validator("queue")
@@ -376,27 +409,34 @@ class Sales(Strict):
             raise ValueError(f"expected one of {known} (or a discipline registered with register_discipline)")
         return value
 
+    @field_validator("patience")
+    @classmethod
+    def _patience_positive(cls, value: Distribution | None) -> Distribution | None:
+        if value is not None and not value.mean() > 0:
+            raise ValueError("expected a patience above zero (leave patience out for leads that never give up)")
+        return value
+
 
 class Retention(Strict):
     """Customers pay monthly until they churn; poor fit churns faster; loyal ones expand."""
 
     monthly_churn: Probability = 0.02
     poor_fit_below: Probability = 0.4
-    poor_fit_churn_factor: NonNegative = 1.0
-    expansion_per_year: NonNegative = 0.0
+    poor_fit_churn_factor: Factor = 1.0
+    expansion_per_year: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)  # up to +200% a year
     cohort_months: int = Field(12, ge=1, le=600)
     """Cohort revenue counts each new customer's billing over its first this many months."""
     ltv_horizon: PositiveHours = 5 * 8766.0  # LTV counts at most this long after the sale (5 years)
-    discount_rate: NonNegative = 0.0  # annual rate at which LTV discounts future months
+    discount_rate: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)  # annual rate at which LTV discounts
 
 
 class Costs(Strict):
     """Costs for CAC and payback: team, fixed (managers, tools); cost per lead lives on each
     channel and the cost of an option on the option (e.g. `sales.auto_touch.cost_per_month`)."""
 
-    sdr_per_month: NonNegative = 0.0
-    ae_per_month: NonNegative = 0.0
-    fixed_per_month: NonNegative = 0.0
+    sdr_per_month: Money = 0.0
+    ae_per_month: Money = 0.0
+    fixed_per_month: Money = 0.0
     gross_margin: Probability = 0.8
 
 
@@ -431,24 +471,58 @@ class Scenario(Strict):
             raise ValueError(f"expected a 3-letter ISO 4217 currency code in capitals, e.g. USD or EUR, got {value!r}")
         return value
 
+    @field_validator("start")
+    @classmethod
+    def _start_in_range(cls, value: dt.date) -> dt.date:
+        return _dated(dt.datetime.combine(value, dt.time())).date()
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, name: str) -> str:
+        problem = component_problem(name)
+        if problem:
+            raise ValueError(f"the name is used as the results folder name: {problem}")
+        return name
+
     @model_validator(mode="after")
     def _references(self) -> Scenario:
+        """Checks across fields, all reported at once, each at its own field path."""
+        problems: list[tuple[tuple, str]] = []
         if self.warmup >= self.horizon:
-            raise ValueError(f"warmup ({self.warmup:g} h) must be shorter than the horizon ({self.horizon:g} h)")
+            problems.append(
+                (("warmup",), f"expected a warm-up shorter than the horizon ({self.warmup:g} h >= {self.horizon:g} h)")
+            )
         known_profiles = set(BUILTIN_PROFILES) | set(self.profiles)
         for name, channel in self.channels.items():
             if channel.profile not in known_profiles:
-                raise ValueError(
-                    f"channels.{name}.profile: unknown profile {channel.profile!r}; "
-                    f"expected one of {', '.join(sorted(known_profiles))}"
+                problems.append(
+                    (
+                        ("channels", name, "profile"),
+                        f"unknown profile {channel.profile!r}; expected one of {', '.join(sorted(known_profiles))}",
+                    )
                 )
         known_calendars = set(BUILTIN_CALENDARS) | set(self.calendars)
         for pool, calendar in (("sdr", self.sales.sdr.calendar), ("ae", self.sales.ae.calendar)):
             if calendar not in known_calendars:
-                raise ValueError(
-                    f"sales.{pool}.calendar: unknown calendar {calendar!r}; "
-                    f"expected one of {', '.join(sorted(known_calendars))}"
+                problems.append(
+                    (
+                        ("sales", pool, "calendar"),
+                        f"unknown calendar {calendar!r}; expected one of {', '.join(sorted(known_calendars))}",
+                    )
                 )
+        nurture = self.nurture
+        touches = [t for t in nurture.touches if nurture.max_length is None or t <= nurture.max_length]
+        if nurture.mql.engagement_min > len(touches):
+            problems.append(
+                (
+                    ("nurture", "mql", "engagement_min"),
+                    f"expected at most the number of nurture touches ({len(touches)}), got "
+                    f"{nurture.mql.engagement_min}: no lead could ever become an MQL",
+                )
+            )
+        if problems:
+            summary = "; ".join(f"{'.'.join(map(str, path))}: {message}" for path, message in problems)
+            raise PydanticCustomError("cross_field", "{summary}", {"summary": summary, "problems": problems})
         return self
 
     @property
@@ -477,6 +551,14 @@ class Scenario(Strict):
         return None if name == ALWAYS else self.calendars[name]
 
     def expected_leads(self) -> float:
-        """Leads one replication is expected to create (for the size guard)."""
+        """Leads one replication is expected to create (for the size guard); bursts count inside the horizon."""
         weeks = self.horizon / 168.0
-        return sum(c.leads_per_week * weeks + sum(b.extra_leads for b in c.bursts) for c in self.channels.values())
+        zero = dt.datetime.combine(self.start, dt.time())
+        total = 0.0
+        for channel in self.channels.values():
+            total += channel.leads_per_week * weeks
+            for burst in channel.bursts:
+                begin = (burst.at.replace(tzinfo=None) - zero).total_seconds() / 3600
+                inside = max(0.0, min(begin + burst.over, self.horizon) - max(begin, 0.0))
+                total += burst.extra_leads * inside / burst.over
+        return total

@@ -24,6 +24,7 @@ HOURS_PER_WEEK = HOURS_PER_UNIT["w"]
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)\s*$")
 
+MAX_DURATION_HOURS = 100 * 8766.0  # a century: every duration (horizon included) stays below it
 UNIT_HINT = "a duration with a unit (s, min, h, d, w, mo), e.g. '5min' or '3d'"
 
 
@@ -40,7 +41,10 @@ def parse_duration_hours(value: object) -> float:
     match = _DURATION.match(value.lower())
     if not match or match.group(2) not in HOURS_PER_UNIT:
         raise ValueError(f"expected {UNIT_HINT}, got {value!r}")
-    return float(match.group(1)) * HOURS_PER_UNIT[match.group(2)]
+    hours = float(match.group(1)) * HOURS_PER_UNIT[match.group(2)]
+    if not hours <= MAX_DURATION_HOURS:  # also catches inf and nan
+        raise ValueError(f"expected a duration of at most 100 years, got {value[:40]!r}")
+    return hours
 
 
 def format_hours(hours: float) -> str:
