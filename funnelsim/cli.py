@@ -1167,7 +1167,7 @@ def app_command(
         from funnelsim.app.server import serve
     except ImportError as error:
         missing = (error.name or "starlette").split(".")[0]
-        fail(escape(f'the what-if page needs the app extra ({missing} is missing): pip install ".[app]"'))
+        fail(f'the what-if page needs the app extra ({missing} is missing): pip install ".[app]"')
     with user_errors():
         serve(
             scenario or "baseline",

@@ -118,8 +118,12 @@ NO_CADENCE = deep_merge(
         "retention": {"monthly_churn": 0.0, "expansion_per_year": 0.0},
     },
 )
-# No touches but engagement asked for: nobody ever qualifies.
-NO_TOUCHES = deep_merge(NO_CADENCE, {"name": "spec-no-touches", "nurture": {"mql": {"engagement_min": 1}}})
+# One touch that never engages, and engagement asked for: nobody ever qualifies. (No touches at
+# all with engagement asked for is refused by validation: no lead could become an MQL.)
+NO_TOUCHES = deep_merge(
+    NO_CADENCE,
+    {"name": "spec-no-touches", "nurture": {"touches": ["0d"], "engage": 0.0, "mql": {"engagement_min": 1}}},
+)
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "baseline": lambda: load_scenario("baseline", {"horizon": "42d", **SHORT}),

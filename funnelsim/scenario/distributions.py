@@ -118,7 +118,11 @@ def _scalar(value: Any, kind: Kind, what: str) -> float:
         return parse_duration_hours(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number for {what}, got {str(value)[:60]!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        digits = len(str(value))
+        raise ValueError(f"expected at most {MAX_AMOUNT:g} for {what}, got a number with {digits} digits") from None
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"expected a non-negative number for {what}, got {value!r}")
     if kind == "fraction" and number > 1:
