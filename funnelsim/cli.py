@@ -323,6 +323,7 @@ def print_summary(result: RunResult) -> None:
     table.add_column("Metric")
     table.add_column("Mean", justify="right")
     table.add_column("95% CI", justify="right")
+    table.add_column("Per year of window", justify="right")
     last_section = None
     order = {name: i for i, name in enumerate(FIGURES)}
     for metric in sorted(summary.index, key=lambda m: order.get(m, len(order))):
@@ -337,7 +338,9 @@ def print_summary(result: RunResult) -> None:
             info.label + unit_suffix(info.unit),
             format_value(row["mean"], info.unit, money),
             format_interval(row["ci_low"], row["ci_high"], info.unit, money),
-        )
+            "" if (per_year := metrics.per_year_of_window(metric, row["mean"], scenario)) is None
+            else format_value(per_year, info.unit),
+        )  # fmt: skip
     out_console.print(table)
     channels = Table(title="By channel (means)", title_justify="left")
     for column in ("Channel", "Leads", "MQLs", "Customers", "Lead -> customer", "Cost per customer"):

@@ -435,3 +435,16 @@ def censoring_warning(summary: pd.DataFrame, follow_up_hours: float) -> str | No
         f"({follow_up_hours / 24:,.0f} days after the horizon): they are censored, neither won nor lost, "
         "so conversion, customers and revenue undercount; set a longer `follow_up`"
     )
+
+
+# Counts of the window's flow (not stocks or time-averages), shown also per year of window.
+STOCK_COUNTS = ("sal_queue_mean", "ae_waiting_mean", "customers_at_horizon")
+HOURS_PER_YEAR = 8766.0
+
+
+def per_year_of_window(metric: str, value: float, scenario: Scenario) -> float | None:
+    """A count of the window's leads scaled to one year of window; None for anything else."""
+    unit = FIGURES[metric].unit if metric in FIGURES else ""
+    if unit not in COUNT_UNITS or metric in STOCK_COUNTS:
+        return None
+    return value * HOURS_PER_YEAR / (scenario.horizon - scenario.warmup)

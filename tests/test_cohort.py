@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from funnelsim import compare, load_scenario, simulate
 from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON
@@ -162,3 +163,22 @@ def test_a_cohort_leads_time_in_the_sal_queue_runs_to_its_own_first_call_even_af
     assert late.any()  # window leads accepted by sales during the follow-up
     wait = metrics.figures(records, scenario)["sal_wait_mean_hours"]
     assert 0 < wait < 7 * 24  # before the fix, waits ran to the horizon and the mean was negative
+
+
+def test_counts_are_also_shown_per_year_of_window(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from funnelsim.cli import app
+
+    args = ["run", "baseline", "-n", "2", "--executor", "serial", "--set", "horizon=120d", "--set", "warmup=30d"]
+    result = CliRunner().invoke(app, [*args, "--no-charts", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "Per year of window" in result.output
+    summary = pd.read_csv(tmp_path / "r" / "summary.csv").set_index("metric")
+    # a 90-day window: a year of it is 8766 / 2160 times the window's count
+    assert summary.loc["customers", "per_year_of_window"] == pytest.approx(
+        summary.loc["customers", "mean"] * 8766 / 2160
+    )
+    assert np.isnan(summary.loc["answered_within_1h", "per_year_of_window"])  # a share is not scaled
+    assert np.isnan(summary.loc["customers_at_horizon", "per_year_of_window"])  # nor a stock

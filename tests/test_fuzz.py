@@ -73,7 +73,9 @@ def _text(document: dict[str, Any], trick: int) -> str:
     return text
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+)
 @given(documents(), st.integers(0, 2))
 def test_every_mutated_scenario_validates_and_runs_or_names_a_field(tmp_path_factory, document, trick):
     path = tmp_path_factory.mktemp("fuzz") / "scenario.yaml"

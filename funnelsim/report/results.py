@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from funnelsim import __version__
+from funnelsim import __version__, metrics
 from funnelsim.experiment.runner import RunResult
 from funnelsim.report.folder import FORMAT, ResultsFolder
 from funnelsim.report.formatting import figure_info
@@ -57,6 +57,9 @@ def summary_table(result: RunResult) -> pd.DataFrame:
         for o in result.overloads
     }
     table["warning"] = [notes.get(m, "") for m in table["metric"]]
+    table["per_year_of_window"] = [
+        metrics.per_year_of_window(m, v, result.scenario) for m, v in zip(table["metric"], table["mean"])
+    ]
     return table
 
 
