@@ -6,8 +6,10 @@ the test's tmp folder, and also to $FUNNELSIM_APP_SCREENSHOT when that is set.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +53,7 @@ def page(tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its worker processes share its group, which teardown stops as a whole
     )
     address = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 30
@@ -87,6 +90,8 @@ def page(tmp_path: Path):
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # any worker the server left behind
 
 
 def _wait_for_figures(driver, previous_request: str | None) -> str:

@@ -111,7 +111,8 @@ class Simulator:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # wait for the workers to exit, so stopping the page leaves no process behind
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _number(value: Any) -> float | None:
