@@ -20,7 +20,13 @@ import pandas as pd
 from funnelsim import __version__, metrics
 from funnelsim.capacity import overload_warnings
 from funnelsim.experiment.executors import ExecutorName, run_tasks
-from funnelsim.experiment.runner import ReplicationOutput, RunResult, replication_seeds, run_replication
+from funnelsim.experiment.runner import (
+    ReplicationOutput,
+    RunResult,
+    replication_seeds,
+    replication_table,
+    run_replication,
+)
 from funnelsim.scenario.schema import Scenario
 
 DEFAULT_STORE = Path("results") / "points"
@@ -48,19 +54,6 @@ class Job:
     reps: int
     first: int = 0
     timeseries_step_hours: float | None = None
-
-
-def replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
-    """The runner's table of replications: one row each, figures plus bookkeeping columns."""
-    rows = []
-    for o in sorted(outputs, key=lambda o: o.index):
-        row: dict[str, Any] = {"replication": o.index, "seed": seed}
-        row.update(o.figures)
-        row.update({"events": o.events, "seconds": o.seconds, "error": o.error})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table["error"] = table["error"].astype(object)
-    return table
 
 
 def result_from_table(scenario: Scenario, seed: int, replications: pd.DataFrame) -> RunResult:

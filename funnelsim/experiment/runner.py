@@ -241,7 +241,7 @@ def result_from_outputs(
 ) -> RunResult:
     """The result of finished replications: figures, summary, and the capacity warnings (a run
     whose replications all failed has an empty summary and still gets its result)."""
-    replications = _replication_table(sorted(outputs, key=lambda o: o.index), seed)
+    replications = replication_table(outputs, seed)
     succeeded = replications[replications["error"].isna()]
     summary = metrics.summarise(succeeded) if len(succeeded) else pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     return RunResult(
@@ -258,9 +258,10 @@ def result_from_outputs(
     )
 
 
-def _replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
+def replication_table(outputs: Sequence[ReplicationOutput], seed: int) -> pd.DataFrame:
+    """The table of replications: one row each (in replication order), figures plus bookkeeping columns."""
     rows = []
-    for o in outputs:
+    for o in sorted(outputs, key=lambda o: o.index):
         row: dict[str, Any] = {"replication": o.index, "seed": seed}
         row.update(o.figures)
         row.update({"events": o.events, "seconds": o.seconds, "error": o.error})
