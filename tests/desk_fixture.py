@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from funnelsim import load_scenario
 from funnelsim.model.records import REASONS
+from funnelsim.scenario.loader import bundled_scenarios
 from tests.desk_matrix import DESK_COLUMNS, SEEDS, desk_records, variant_scenario, variants
 
 FIXTURE = Path(__file__).parent / "fixtures" / "desk_records.json"
@@ -23,9 +23,8 @@ BUNDLED_SEED = 7
 
 
 def bundled_names() -> list[str]:
-    names = [p.name[:-5] for p in resources.files("funnelsim.bundled").iterdir() if p.name.endswith(".yaml")]
-    validation = resources.files("funnelsim.bundled.validation").iterdir()
-    return sorted(names + [f"validation/{p.name[:-5]}" for p in validation if p.name.endswith(".yaml")])
+    """Every bundled and validation scenario, found as the loader finds them (installed or not)."""
+    return sorted(bundled_scenarios())
 
 
 def describe(records: dict[str, np.ndarray]) -> dict[str, object]:
