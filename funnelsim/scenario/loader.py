@@ -22,27 +22,21 @@ from funnelsim.scenario import yaml_safety
 from funnelsim.scenario.distributions import FAMILIES
 from funnelsim.scenario.schema import Scenario
 
-BUNDLED_PACKAGE = "funnelsim.bundled"
-
 
 class ScenarioError(ValueError):
     """A user's mistake in a scenario file or override; the message is for the user."""
 
 
 MAX_PROBLEMS_SHOWN = 50
-SOURCE_TREE_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def bundled_dir() -> Path:
-    """The folder of scenario files shipped with funnelsim.
+    """The folder of scenario files shipped with funnelsim: the package data `funnelsim/scenarios`.
 
-    Installed, they are the package data `funnelsim.bundled`; imported from a source checkout
-    (as the tests do), they are the checkout's top-level `scenarios/` folder.
+    In a source checkout `funnelsim/scenarios` is a link to the top-level `scenarios/` folder,
+    so an installed copy and a checkout find them the same way.
     """
-    try:
-        return Path(str(resources.files(BUNDLED_PACKAGE)))
-    except ModuleNotFoundError:
-        return SOURCE_TREE_SCENARIOS
+    return Path(str(resources.files("funnelsim").joinpath("scenarios")))
 
 
 def bundled_scenarios() -> dict[str, Path]:

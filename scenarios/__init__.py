@@ -1,1 +1,0 @@
-"""Bundled scenario files, installed as the package data `funnelsim.bundled`."""
