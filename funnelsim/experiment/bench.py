@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from funnelsim import metrics
+from funnelsim._version import __version__
 from funnelsim.experiment.theory import erlang_c_mean_wait
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -431,8 +432,6 @@ def _environment() -> dict[str, Any]:
         import ciw
 
         versions["ciw"] = ciw.__version__
-    from funnelsim import __version__
-
     versions["funnelsim"] = __version__
     return {"versions": versions, "machine": platform.platform(), "cpus": os.cpu_count(), "processor": _cpu_name()}
 

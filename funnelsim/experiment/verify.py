@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from funnelsim import metrics
+from funnelsim._version import __version__
 from funnelsim.experiment import decay_fit, theory
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.experiment.runner import DEFAULT_SEED, replication_seeds
@@ -621,8 +622,6 @@ def table_rows(result: VerifyResult) -> list[dict[str, str]]:
 
 def render_markdown(result: VerifyResult, command: str = "funnelsim verify") -> str:
     """docs/validation.md: the verify table, the pass rule, the cases and the decay calibration."""
-    from funnelsim import __version__
-
     rows = table_rows(result)
     passed = sum(r.passed for r in result.checks)
     lines = [
