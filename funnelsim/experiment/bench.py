@@ -25,10 +25,11 @@ import simpy
 
 from funnelsim import metrics
 from funnelsim._version import __version__
-from funnelsim.experiment.theory import erlang_c_mean_wait
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
+from funnelsim.scenario.units import HOURS_PER_WEEK
+from funnelsim.theory import erlang_c_mean_wait
 
 # Targets (docs/performance.md; the desk-as-processes issue raised them): measured here, never in a timed test.
 TARGET_VS_SIMPY = 3.5  # funnelsim customers/s over the hand-written simpy.Resource model's
@@ -177,7 +178,7 @@ def mmc_scenario(config: BenchConfig) -> Scenario:
             "start": "2026-01-05",
             "horizon": f"{horizon!r}h",
             "warmup": f"{horizon / 100!r}h",
-            "channels": {"web": {"leads_per_week": arrival_rate * 168}},
+            "channels": {"web": {"leads_per_week": arrival_rate * HOURS_PER_WEEK}},
             "nurture": {"touches": [], "mql": {"engagement_min": 0, "fit_min": 0}},
             "self_serve": {"trial": 0},
             "sales": {
