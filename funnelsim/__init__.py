@@ -7,8 +7,7 @@ for a SAL queue order of one's own.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from funnelsim._version import __version__
 from funnelsim.experiment.grid import GridResult, grid
 from funnelsim.experiment.plan import PlanResult, plan
 from funnelsim.experiment.precision import run_to_precision

@@ -1037,7 +1037,7 @@ def bench(
     """Speed against SimPy's ceiling, a hand-written SimPy model and Ciw; the full funnel at scale."""
     from dataclasses import replace
 
-    from funnelsim.experiment import bench as measure
+    from funnelsim import bench as measure
 
     config = measure.QUICK if quick else measure.BenchConfig()
     changes: dict[str, Any] = {"memory": memory}

@@ -10,8 +10,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from funnelsim import bench, theory
 from funnelsim.cli import app
-from funnelsim.experiment import bench
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,8 @@ def test_the_scaled_baseline_keeps_the_load_per_sdr():
         assert scenario.expected_leads() == pytest.approx(leads)
 
 
-def test_erlang_c_mean_wait_matches_a_textbook_value():
-    # M/M/2 with lambda = 1, mu = 1 (a = 1): C = 1/3, Wq = C / (c mu - lambda) = 1/3
-    assert bench.erlang_c_wait_hours(2, 1.0, 1.0) == pytest.approx(1 / 3)
+def test_the_bench_reports_the_erlang_c_wait_of_its_own_queue(quick_bench):
+    result, _ = quick_bench
+    # M/M/5 at load 0.9 with 6-minute calls: λ = 45/h, μ = 10/h
+    assert result["mmc"]["erlang_c_mean_wait_hours"] == pytest.approx(theory.erlang_c_mean_wait(5, 45.0, 10.0))
+    assert result["mmc"]["erlang_c_mean_wait_hours"] == pytest.approx(0.1525, abs=1e-4)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from funnelsim import theory
 from funnelsim.cli import app
-from funnelsim.experiment import theory
 from funnelsim.experiment.verify import (
     CASES,
     QUICK_TOLERANCE_FACTOR,

@@ -18,6 +18,8 @@ from scipy import stats
 from funnelsim.calibrate.families import DurationFit, best_fit, hours_text
 from funnelsim.calibrate.survival import CENSORED, COMPETING, REACHED, Incidence, cumulative_incidence
 from funnelsim.calibrate.table import CalibrationError, LeadTable
+from funnelsim.model.decay import interest_curve_of
+from funnelsim.scenario.units import HOURS_PER_WEEK, parse_duration_hours
 
 MIN_CHANNEL_LEADS = 30  # fewer leads in a stage than this: the channel uses the pooled rate
 PROFILE_MIN_LEADS = 2000  # a channel gets its own hour/day profile from this many leads up
@@ -116,7 +118,7 @@ class _Builder:
         self.start = pd.Timestamp(self.start_date).tz_localize(self.tz, nonexistent="shift_forward").tz_convert("UTC")
         span_hours = (self.t.until - self.start).total_seconds() / 3600
         self.horizon_days = max(1, math.ceil(span_hours / 24 - 1e-9))
-        self.weeks = span_hours / 168
+        self.weeks = span_hours / HOURS_PER_WEEK
         self.note(
             ("start",),
             f"the first lead in the data ({first_local:%Y-%m-%d %H:%M} {self.tz}); "
@@ -730,9 +732,6 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
             "factor",
             "sqrt of conversion ratio to the fastest bucket",
         )
-    from funnelsim.model.decay import interest_curve_of
-    from funnelsim.scenario.units import parse_duration_hours
-
     curve = interest_curve_of(None, [(parse_duration_hours(d), float(v)) for d, v in points])
     mean_sq = float(np.mean([curve(d) ** 2 for d in np.quantile(delays, np.linspace(0.005, 0.995, 200))]))
     return fits, points, mean_sq

@@ -22,6 +22,7 @@ from funnelsim.model.records import Records
 from funnelsim.model.simulate import fit_effect, simulate
 from funnelsim.scenario.loader import bundled_scenarios, load_scenario
 from funnelsim.scenario.schema import Scenario
+from funnelsim.scenario.units import HOURS_PER_WEEK
 
 MINUTE = 1 / 60
 # first-call delay buckets (hours, [low, high)): the MIT/InsideSales 5-minute axis and the HBR bands
@@ -87,7 +88,7 @@ def first_call_outcomes(records: Records, scenario: Scenario) -> tuple[np.ndarra
     arrival = leads["arrival_at"]
     called = (
         (arrival >= records.warmup_hours)
-        & (arrival < records.horizon_hours - 24 * 7)
+        & (arrival < records.horizon_hours - HOURS_PER_WEEK)
         & ~np.isnan(leads["sal_at"])
         & ~leads["trial"]
         & ~np.isnan(leads["first_contact_at"])

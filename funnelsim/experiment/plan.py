@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from funnelsim import metrics
-from funnelsim.experiment import theory
+from funnelsim import metrics, theory
 from funnelsim.experiment.grid import Axis, GridError, check_metrics, load_point, parse_axes
 from funnelsim.experiment.points import ExecutorOptions, PointStore, run_points
 from funnelsim.experiment.runner import DEFAULT_SEED, RunResult
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.scenario.schema import WEEKDAYS, Scenario
+from funnelsim.scenario.units import HOURS_PER_WEEK
 
 DEFAULT_PLAN_REPS = 10
 # Headcount fields the planner may vary, and the cost field that prices one head per month.
@@ -212,7 +212,7 @@ def _sdr_warm_start(scenario: Scenario, pilot: Team, targets: Sequence[Target], 
     patience = scenario.sales.patience
     abandon = 1.0 / patience.mean() if patience is not None and patience.mean() > 0 else 0.0
     spec = scenario.calendar(scenario.sales.sdr.calendar)
-    week = theory.office_week([WEEKDAYS.index(d) for d in spec.days], spec.hours) if spec else [(0.0, 168.0)]
+    week = theory.office_week([WEEKDAYS.index(d) for d in spec.days], spec.hours) if spec else [(0.0, HOURS_PER_WEEK)]
     arrivals_per_hour = arrivals * open_hours / (scenario.horizon - scenario.warmup)  # over the whole week
 
     def predicted_ok(c: int) -> bool:
@@ -253,12 +253,12 @@ def fluid_answered_share(
     answered = 0.0
     stretches = sorted(week)
     for i, (opens, closes) in enumerate(stretches):
-        previous_close = stretches[i - 1][1] - (theory.HOURS_PER_WEEK if i == 0 else 0.0)
+        previous_close = stretches[i - 1][1] - (HOURS_PER_WEEK if i == 0 else 0.0)
         backlog = arrivals_per_hour * max(opens - previous_close, 0.0)
         spare = servers * service - arrivals_per_hour
         clearing = backlog / spare if spare > 0 else math.inf
         answered += max(closes - opens - clearing, 0.0)
-    return answered / theory.HOURS_PER_WEEK
+    return answered / HOURS_PER_WEEK
 
 
 def _ae_warm_start(scenario: Scenario, pilot: Team, low: int, high: int) -> tuple[int, str]:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from funnelsim import __version__, metrics
+from funnelsim import metrics
+from funnelsim._version import __version__
 from funnelsim.capacity import overload_warnings
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.experiment.runner import (

@@ -1,7 +1,7 @@
 """The validation suite: bundled scenarios whose answers are known from theory or field studies.
 
 A case is an ordinary scenario file under scenarios/validation/, a measurement of one
-replication's records, and checks against reference values (experiment/theory.py, or published
+replication's records, and checks against reference values (funnelsim/theory.py, or published
 studies) with a stated tolerance. `verify` runs every replication, summarises each measurement
 with a 95% interval and judges it; `render_markdown` writes docs/validation.md from the result.
 
@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from funnelsim import metrics
-from funnelsim.experiment import decay_fit, theory
+from funnelsim import metrics, theory
+from funnelsim._version import __version__
+from funnelsim.experiment import decay_fit
 from funnelsim.experiment.executors import ExecutorName, run_tasks
 from funnelsim.experiment.runner import DEFAULT_SEED, replication_seeds
 from funnelsim.model.decay import interest_curve
@@ -138,7 +139,7 @@ def settled_cohort(records: Records, settle_hours: float) -> np.ndarray:
 def measure_sal_queue(records: Records, scenario: Scenario) -> dict[str, float]:
     """Wait of each SAL from entering the queue to first contact (or abandonment): M/M/c(+M) figures."""
     leads = records.leads
-    sal = settled_cohort(records, 7 * 24.0) & ~np.isnan(leads["sal_at"])
+    sal = settled_cohort(records, HOURS_PER_WEEK) & ~np.isnan(leads["sal_at"])
     wait = (metrics.sal_wait_end(leads, records.horizon_hours) - leads["sal_at"])[sal]
     abandoned = leads["reason"][sal] == R["abandoned"]
     out = {
@@ -621,8 +622,6 @@ def table_rows(result: VerifyResult) -> list[dict[str, str]]:
 
 def render_markdown(result: VerifyResult, command: str = "funnelsim verify") -> str:
     """docs/validation.md: the verify table, the pass rule, the cases and the decay calibration."""
-    from funnelsim import __version__
-
     rows = table_rows(result)
     passed = sum(r.passed for r in result.checks)
     lines = [
@@ -675,7 +674,7 @@ def _theory_notes() -> list[str]:
         "",
         "## How the references are computed",
         "",
-        "All closed forms are in `funnelsim/experiment/theory.py`; each case reads its parameters from its own "
+        "All closed forms are in `funnelsim/theory.py`; each case reads its parameters from its own "
         "scenario file, so editing a file changes its reference too.",
         "",
         "- **Erlang C**: with offered load a = λ/μ and c reps, P(wait) = C(c, a) = c·B / (c − a(1 − B)) from the "
@@ -810,7 +809,7 @@ def _mean_square(curve, low: float, high: float) -> float:
 def _span(hours: float) -> str:
     if hours >= 2 * HOURS_PER_YEAR:
         return f"{hours / HOURS_PER_YEAR:g} years"
-    if hours % (24 * 7) == 0:
+    if hours % HOURS_PER_WEEK == 0:
         weeks = round(hours / HOURS_PER_WEEK)
         return f"{weeks} week{'s' if weeks != 1 else ''}"
     return f"{hours / 24:g} days"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from funnelsim import __version__
+from funnelsim._version import __version__
 from funnelsim.chart_tables import TABLES
 
 FORMAT = 1  # results-folder layout version; a folder with a higher one comes from a newer funnelsim

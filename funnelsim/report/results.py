@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from funnelsim import __version__, metrics
+from funnelsim import metrics
+from funnelsim._version import __version__
 from funnelsim.experiment.runner import RunResult
 from funnelsim.report.folder import FORMAT, ResultsFolder
 from funnelsim.report.formatting import figure_info

@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
 from funnelsim.scenario.names import component_problem
-from funnelsim.scenario.units import parse_duration_hours
+from funnelsim.scenario.units import HOURS_PER_WEEK, parse_duration_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -533,7 +533,7 @@ class Scenario(Strict):
         cycle (each at its 99th percentile), then a week's slack for the AE calendar."""
         if self.follow_up != "auto":
             return float(self.follow_up)
-        week = 168.0
+        week = HOURS_PER_WEEK
         nurture = self.nurture.max_length or (self.nurture.touches[-1] if self.nurture.touches else 0.0)
         sdr = self.sales.sdr
         cadence = sdr.attempts[-1] + len(sdr.attempts) * sdr.min_gap
@@ -552,7 +552,7 @@ class Scenario(Strict):
 
     def expected_leads(self) -> float:
         """Leads one replication is expected to create (for the size guard); bursts count inside the horizon."""
-        weeks = self.horizon / 168.0
+        weeks = self.horizon / HOURS_PER_WEEK
         zero = dt.datetime.combine(self.start, dt.time())
         total = 0.0
         for channel in self.channels.values():

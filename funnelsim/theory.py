@@ -1,7 +1,7 @@
-"""Closed forms the simulator must reproduce: Erlang C and A queues, calendar delays, survival.
+"""Closed forms of queueing theory and of the funnel: Erlang C and A queues, calendar delays, survival.
 
-Pure numpy/math. Rates are per hour and times in hours, like the model clock; `verify` reads
-each case's parameters from its scenario file and compares the simulation with these values.
+Pure numpy/math. Rates are per hour and times in hours, like the model clock. The validation suite
+compares the simulation with these values; the staffing planner's warm start uses the Erlang forms.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from itertools import pairwise
 
 import numpy as np
 
-HOURS_PER_WEEK = 168.0
-
+from funnelsim.scenario.units import HOURS_PER_WEEK
 
 # --- Erlang C: M/M/c ------------------------------------------------------------------------
 
