@@ -236,3 +236,49 @@ def test_a_run_in_flight_stops_when_superseded(small: Path):
         assert cancelled_after < 0.3 + 0.5 * full.timings["wall_seconds"]  # replications not started were dropped
     finally:
         simulator.close()
+
+
+def _without_run_details(report: str) -> str:
+    """A report with its creation time, command line and the tool's versions left out."""
+    import re
+
+    return re.sub(r"<p class='meta'>.*?</p>", "", report, count=1, flags=re.S)
+
+
+def test_report_writes_the_html_report_of_the_current_settings(client: TestClient, small: Path, tmp_path: Path):
+    values = {"sdr_count": "3"}
+    answer = client.post("/api/report", json={"values": values, "path": "whatif.html"})
+    assert answer.status_code == 200, answer.text
+    written = answer.json()
+    assert written["status"] == "written" and written["sets"] == ["sales.sdr.count=3"]
+    path = Path(written["path"])
+    assert path == (small.parent / "whatif.html").resolve()
+    report = path.read_text(encoding="utf-8")
+    assert "funnelsim run" in report and "--set sales.sdr.count=3" in report  # the command that reproduces it
+    # the same file as `funnelsim run --set ... ; funnelsim report DIR` with the same seed writes
+    out = tmp_path / "cli-run"
+    run = CliRunner().invoke(
+        cli, ["run", str(small), "-n", str(REPS), "-s", str(SEED), "--set", "sales.sdr.count=3", "--workers", "1",
+              "--quiet", "--out", str(out)],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert CliRunner().invoke(cli, ["report", str(out)]).exit_code == 0
+    expected = (out / "report.html").read_text(encoding="utf-8")
+    assert _without_run_details(report) == _without_run_details(expected)
+    assert report.count('src="data:image/png;base64,') == expected.count('src="data:image/png;base64,') >= 5
+
+
+def test_report_asks_before_overwriting_and_refuses_bad_paths(client: TestClient, small: Path):
+    (small.parent / "taken.html").write_text("mine")
+    taken = client.post("/api/report", json={"values": {}, "path": "taken.html"})
+    assert taken.status_code == 409 and taken.json()["status"] == "exists"
+    assert (small.parent / "taken.html").read_text() == "mine"
+    outside = client.post("/api/report", json={"values": {}, "path": "../report.html"}).json()
+    assert outside["status"] == "error" and "only files under the current directory" in outside["message"]
+    wrong = client.post("/api/report", json={"values": {}, "path": "report.txt"}).json()
+    assert "expected a file name ending in .html" in wrong["message"]
+    invalid = client.post("/api/report", json={"values": {"sdr_count": "0"}, "path": "r.html"})
+    assert invalid.status_code == 422 and "at least 1" in invalid.json()["errors"]["sdr_count"]
+    assert not (small.parent / "r.html").exists()
+    confirmed = client.post("/api/report", json={"values": {}, "path": "taken.html", "overwrite": True}).json()
+    assert confirmed["status"] == "written" and "<!DOCTYPE html>" in (small.parent / "taken.html").read_text()

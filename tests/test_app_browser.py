@@ -133,6 +133,18 @@ def test_the_page_re_simulates_a_what_if_and_shows_the_schema_message(page, tmp_
     if os.environ.get("FUNNELSIM_APP_SCREENSHOT"):
         shutil.copy(shot, os.environ["FUNNELSIM_APP_SCREENSHOT"])
 
+    driver.find_element(By.ID, "report").click()  # the HTML report of the settings on the page
+    message = WebDriverWait(driver, 60, poll_frequency=0.2).until(
+        lambda d: (
+            d.find_element(By.ID, "report-message").text
+            if d.find_element(By.ID, "report-message").text.startswith("report written")
+            else False
+        )
+    )
+    assert message == f"report written to {(tmp_path / 'whatif.html').resolve()}"
+    report = (tmp_path / "whatif.html").read_text(encoding="utf-8")
+    assert "--set sales.sdr.count=3" in report and report.count("data:image/png;base64,") >= 5
+
     sdr.clear()
     sdr.send_keys("0")
     with pytest.raises(funnelsim.ScenarioError) as schema:

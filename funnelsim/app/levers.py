@@ -285,23 +285,31 @@ class SaveError(ValueError):
         self.exists = exists
 
 
-def save_variant(
-    source: str | Path, overrides: Mapping[str, Any], target: str, overwrite: bool = False, root: Path | None = None
+def writable_path(
+    target: str, suffixes: tuple[str, ...], overwrite: bool = False, root: Path | None = None, example: str = ""
 ) -> Path:
-    """Write a scenario that `extends` the original with these overrides, under `root` (the cwd)."""
+    """Where the page may write a file the user named: under `root` (the cwd), with one of `suffixes`."""
     root = (root or Path.cwd()).resolve()
     text = target.strip()
     if not text:
-        raise SaveError("type a file name, e.g. whatif.yaml")
+        raise SaveError(f"type a file name, e.g. {example or 'whatif' + suffixes[0]}")
     path = (root / text).resolve()
     if not path.is_relative_to(root):
         raise SaveError(f"{text}: only files under the current directory ({root}) can be written")
-    if path.suffix not in (".yaml", ".yml"):
-        raise SaveError(f"{text}: expected a file name ending in .yaml")
+    if path.suffix not in suffixes:
+        raise SaveError(f"{text}: expected a file name ending in {suffixes[0]}")
     if path.exists() and not overwrite:
         raise SaveError(f"{text} exists; confirm to overwrite it", exists=True)
     if not path.parent.is_dir():
         raise SaveError(f"{text}: the folder {path.parent} does not exist")
+    return path
+
+
+def save_variant(
+    source: str | Path, overrides: Mapping[str, Any], target: str, overwrite: bool = False, root: Path | None = None
+) -> Path:
+    """Write a scenario that `extends` the original with these overrides, under `root` (the cwd)."""
+    path = writable_path(target, (".yaml", ".yml"), overwrite, root, example="whatif.yaml")
     source_path = Path(source)
     if source_path.is_file():
         extends = os.path.relpath(source_path.resolve(), path.parent)

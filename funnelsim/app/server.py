@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import webbrowser
@@ -28,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from funnelsim import metrics
-from funnelsim.app.levers import SaveError, build_variant, levers_for, save_variant
+from funnelsim.app.levers import SaveError, build_variant, levers_for, save_variant, writable_path
 from funnelsim.experiment.executors import default_workers
 from funnelsim.experiment.runner import RunResult, replication_seeds, result_from_outputs, run_replication
 from funnelsim.scenario.loader import load_scenario
@@ -81,14 +83,16 @@ class Simulator:
             self._jobs[page] = job
         return job
 
-    def run(self, scenario: Scenario, job: Job | None = None) -> RunResult | None:
-        """`funnelsim.run(scenario, reps, seed)` without time series; None when superseded."""
+    def run(
+        self, scenario: Scenario, job: Job | None = None, timeseries_step_hours: float | None = None
+    ) -> RunResult | None:
+        """`funnelsim.run(scenario, reps, seed)`, without time series unless asked; None when superseded."""
         with self._one_at_a_time:
             if job is not None and job.cancelled.is_set():
                 return None
             started = time.perf_counter()
             seeds = replication_seeds(self.seed, self.reps)
-            arguments = [(scenario, seeds[i], i, False, None) for i in range(self.reps)]
+            arguments = [(scenario, seeds[i], i, False, timeseries_step_hours) for i in range(self.reps)]
             if self._pool is None:
                 outputs = []
                 for args in arguments:
@@ -151,6 +155,22 @@ def _warnings(result: RunResult) -> list[str]:
     if failed:
         warnings.append(f"{failed} of {len(result.replications)} replications failed; figures use the rest")
     return warnings
+
+
+def write_variant_report(
+    result: RunResult, target: Path, source: str | Path, sets: list[str], reps: int, seed: int
+) -> Path:
+    """report.html of a variant, as `funnelsim run SOURCE --set ... ; funnelsim report DIR` writes it."""
+    from funnelsim.report.html import write_report
+    from funnelsim.report.results import write_run
+
+    command = ["funnelsim", "run", str(source), "--reps", str(reps), "--seed", str(seed)]
+    for item in sets:
+        command += ["--set", item]
+    with tempfile.TemporaryDirectory(prefix="funnelsim-report-") as scratch:
+        folder = write_run(result, Path(scratch) / "run", command=command, charts=True)
+        shutil.copyfile(write_report(folder), target)
+    return target
 
 
 def page_html() -> str:
@@ -237,11 +257,37 @@ def create_app(
             )
         return JSONResponse({"status": "saved", "path": str(path)})
 
+    report_lock = threading.Lock()  # pyplot is not thread-safe: one report drawn at a time
+
+    def report_run(variant_scenario: Scenario, target: Path, sets: list[str]) -> Path:
+        with report_lock:
+            # with time series, as `funnelsim run` does, so the report holds the same charts
+            result = simulator.run(variant_scenario, timeseries_step_hours=1.0)
+            assert result is not None
+            return write_variant_report(result, target, source, sets, reps, seed)
+
+    async def report(request: Request) -> JSONResponse:
+        body = await request.json()
+        variant = build_variant(source, scenario, body.get("values", {}), body.get("extra", []))
+        if variant.scenario is None:
+            return JSONResponse({"status": "invalid", "errors": variant.errors}, status_code=422)
+        try:
+            target = writable_path(
+                str(body.get("path", "")), (".html",), bool(body.get("overwrite")), example="whatif.html"
+            )
+        except SaveError as error:
+            return JSONResponse(
+                {"status": "exists" if error.exists else "error", "message": str(error)}, status_code=409
+            )
+        path = await run_in_threadpool(report_run, variant.scenario, target, variant.sets)
+        return JSONResponse({"status": "written", "path": str(path), "sets": variant.sets})
+
     routes = [
         Route("/", index),
         Route("/api/state", state),
         Route("/api/simulate", simulate, methods=["POST"]),
         Route("/api/save", save, methods=["POST"]),
+        Route("/api/report", report, methods=["POST"]),
     ]
 
     @contextlib.asynccontextmanager
