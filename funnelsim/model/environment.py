@@ -2,9 +2,11 @@
 
 Events at one instant run in this order, by SimPy event priority (then in the order scheduled):
 
-1. ``URGENT`` (SimPy's own): a process starting, e.g. an SDR hired for an unlimited desk;
-2. ``REP_FREE`` (SimPy's ``NORMAL``): an SDR finishing an attempt or coming on shift, and a
-   waiting SDR being handed a lead (plain ``env.timeout`` and ``event.succeed()``);
+1. ``URGENT`` (SimPy's own): a process starting, e.g. an SDR hired for an unlimited desk or an
+   AE slot opened for a deal;
+2. ``REP_FREE`` (SimPy's ``NORMAL``): an SDR finishing an attempt or coming on shift, a
+   waiting SDR being handed a lead and a waiting AE slot a deal (plain ``env.timeout`` and
+   ``event.succeed()``);
 3. ``LEAD_DUE``: an MQL joining the SAL queue, a follow-up falling due;
 4. ``DEAL_CLOSES``: an AE deal closing, after every SQL of that instant.
 
