@@ -20,7 +20,6 @@ is served when. Same-instant order: `model/environment.py`.
 from __future__ import annotations
 
 import math
-from bisect import insort
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -108,7 +107,9 @@ class SalQueue:
         self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, order, lead) not yet taken in
         self.follow_up_order = count()
         self.next_due_at = self.next_mql_at  # when the next lead not yet taken in falls due
-        self.wake_times: list[float] = []  # sorted times of the LeadDue events waiting to hand out leads
+        # times of the LeadDue events waiting to hand out leads, latest first: a new one is only
+        # scheduled before all of them, and they fire in time order, so it is a stack
+        self.wake_times: list[float] = []
 
     def add_follow_up(self, due: float, lead: int) -> None:
         """A follow-up that falls due later joins the queue then."""
@@ -243,13 +244,13 @@ class SalesDesk:
         """While SDRs wait (always, for an unlimited desk), the next lead to fall due, MQL or
         follow-up, is a LeadDue event that hands it out."""
         due = queue.next_due_at
-        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[0]):
-            insort(queue.wake_times, due)
+        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[-1]):
+            queue.wake_times.append(due)
             LeadDue(self.env, due - self.env.now, (queue, due)).callbacks.append(self._leads_due)
 
     def _leads_due(self, event: Event) -> None:
         queue, due = cast(tuple[SalQueue, float], event.value)
-        queue.wake_times.remove(due)
+        queue.wake_times.pop()  # `due`, the earliest
         for _ in range(queue.take_in(due, including_now=True)):
             self.wake_a_rep(queue)
         if queue.idle_reps or self.unlimited:
