@@ -268,12 +268,14 @@ class SalesDesk:
         env, calendar, abandon_at, handle = self.env, self.sdr_calendar, self.abandon_at, self.handle
         attempts_made, n_attempts = self.attempts_made, self.n_attempts
         slot_start, slot_sdr = self.slot_start, self.slot_sdr
-        sal_at, reach_draw, reach, decays = self.sal_at, self.reach_draw, self.reach, self.decays
-        timeout, take_next, take_in = env.timeout, queue.waiting.pop, queue.take_in
+        sal_at, reach_draw, reach = self.sal_at, self.reach_draw, self.reach
+        interest_after, decay_clock = (self.interest, self.decay_clock) if self.decays else (None, 1.0)
+        reached, follow_up, give_up = self.reached, self.follow_up, self.give_up
+        timeout, take_next, take_in, idle_reps = env.timeout, queue.waiting.pop, queue.take_in, queue.idle_reps
         no_lead = NO_LEAD
         shift_ends = -INF
+        now = env.now
         while True:
-            now = env.now
             if now >= shift_ends:  # the shift seen last is over: is another one on?
                 span = calendar.open_span(now)
                 if span is None:
@@ -281,19 +283,21 @@ class SalesDesk:
                     if opens == INF:
                         return
                     yield timeout(opens - now)
+                    now = env.now
                     continue
                 shift_ends = span[1]
             if queue.next_due_at < now:
                 take_in(now, False)
             lead = take_next(now)
             while lead != no_lead and abandon_at[lead] <= now:  # it gave up before anyone called
-                self.give_up(lead)
+                give_up(lead)
                 lead = take_next(now)
             if lead == no_lead:
                 woken = env.event()
-                queue.idle_reps.append(woken)
+                idle_reps.append(woken)
                 self.feed(queue)
                 yield woken
+                now = env.now
                 continue
             # the call: it takes the handle time, and reaches the lead with a chance that decays
             attempt = attempts_made[lead]
@@ -303,15 +307,16 @@ class SalesDesk:
             slot_sdr[slot] = rep
             handle_hours = handle[slot]
             yield timeout(handle_hours)
-            ended = now + handle_hours
-            interest = self.interest((now - sal_at[lead]) * self.decay_clock) if decays else 1.0
+            ended = now + handle_hours  # the clock now: the timeout's due time, to the bit
+            interest = interest_after((now - sal_at[lead]) * decay_clock) if interest_after else 1.0
             if reach_draw[slot] < reach * interest:
-                self.reached(lead, now, ended, interest)
+                reached(lead, now, ended, interest)
             elif attempt + 1 < n_attempts:
-                self.follow_up(lead, attempt + 1, ended)
+                follow_up(lead, attempt + 1, ended)
             elif not self.trial[lead]:
                 self.reason[lead] = UNREACHED
                 self.ended_at[lead] = ended
+            now = ended
 
     def reached(self, lead: int, started: float, ended: float, interest: float) -> None:
         """The SDR got through: the conversation qualifies the lead (SQL) or not."""
