@@ -1,14 +1,18 @@
 """The AE pipeline: an SQL becomes an opportunity that holds an AE slot for its sales cycle.
 
-One process per open deal (`opportunity`): wait for a free AE slot (a SimPy resource, first come
-first served), start at the AE calendar's next open hour, work the deal for its sales cycle
-(closing at the next open hour after it), then win or lose it and free the slot. An unlimited
-pipeline is the same code on a resource with no practical limit.
+One process per AE slot (`ae_slot`), the same story as an SDR's: take the deal that has waited
+longest for a slot, start it at the AE calendar's next open hour, work it for its sales cycle
+(closing at the next open hour after it), win or lose it, and take the next; wait when no deal
+is waiting. A slot's process starts with the first deal that finds every open slot busy, up to
+the pipeline's capacity; an unlimited pipeline is the same code with no limit.
+
+A deal costs the calendar one event (its close), plus the wake-up of a slot that was waiting for
+it; a slot is a process for the rest of the run, so nothing is started or ended per deal.
 """
 
 from __future__ import annotations
 
-import sys
+from collections import deque
 from collections.abc import Generator
 from typing import Protocol
 
@@ -49,7 +53,10 @@ class AePipeline:
         out: DealColumns,
     ) -> None:
         self.env = env
-        self.slots = simpy.Resource(env, capacity=sys.maxsize if slots is None else slots)
+        self.capacity = slots  # None: unlimited
+        self.opened = 0  # slots whose process has started
+        self.waiting: deque[int] = deque()  # deals waiting for a slot, oldest first
+        self.idle_slots: deque[Event] = deque()  # wake-up events of slots with no deal, longest idle first
         self.calendar = calendar
         self.cycle = floats(cycle_hours)
         self.wins = bools(win_draw < win_chance)
@@ -58,22 +65,37 @@ class AePipeline:
         self.reason, self.ended_at = ints(out.reason), floats(out.ended_at)
 
     def open_opportunity(self, lead: int) -> None:
-        """An SQL enters the pipeline now."""
-        self.env.process(self.opportunity(lead))
+        """An SQL enters the pipeline now: it waits for a slot, first come first served."""
+        self.waiting.append(lead)
+        if self.idle_slots:
+            self.idle_slots.popleft().succeed()
+        elif self.capacity is None or self.opened < self.capacity:
+            self.opened += 1
+            self.env.process(self.ae_slot())
 
-    def opportunity(self, lead: int) -> Generator[Event, object, None]:
-        """A deal's life: wait for an AE slot, start at the next open hour, close after its cycle."""
-        env, calendar = self.env, self.calendar
-        with self.slots.request() as slot:
-            yield slot
-            self.ae_slot_at[lead] = env.now
-            starts = calendar.next_open(env.now)
-            self.opportunity_at[lead] = starts
-            closes = calendar.next_open(starts + self.cycle[lead])
-            yield DealCloses(env, closes - env.now)
-            self.closed_at[lead] = closes
-            self.reason[lead] = ASSISTED if self.wins[lead] else DEAL_LOST
-            self.ended_at[lead] = closes
+    def ae_slot(self) -> Generator[Event, object, None]:
+        """An AE slot's working life: take the oldest waiting deal, start it at the next open hour,
+        close it after its cycle; wait when no deal is waiting."""
+        env, calendar, waiting = self.env, self.calendar, self.waiting
+        cycle, wins = self.cycle, self.wins
+        ae_slot_at, opportunity_at, closed_at = self.ae_slot_at, self.opportunity_at, self.closed_at
+        reason, ended_at = self.reason, self.ended_at
+        while True:
+            if not waiting:
+                woken = env.event()
+                self.idle_slots.append(woken)
+                yield woken
+                continue
+            lead = waiting.popleft()
+            now = env.now
+            ae_slot_at[lead] = now
+            starts = calendar.next_open(now)
+            opportunity_at[lead] = starts
+            closes = calendar.next_open(starts + cycle[lead])
+            yield DealCloses(env, closes - now)
+            closed_at[lead] = closes
+            reason[lead] = ASSISTED if wins[lead] else DEAL_LOST
+            ended_at[lead] = closes
 
     def close_books(self) -> None:
         """Nothing to settle: deals still open at the horizon stay open in the records."""

@@ -20,7 +20,6 @@ is served when. Same-instant order: `model/environment.py`.
 from __future__ import annotations
 
 import math
-from bisect import insort
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -115,7 +114,9 @@ class SalQueue:
         self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, order, lead) not yet taken in
         self.follow_up_order = count()
         self.next_due_at = self.next_mql_at  # when the next lead not yet taken in falls due
-        self.wake_times: list[float] = []  # sorted times of the LeadDue events waiting to hand out leads
+        # times of the LeadDue events waiting to hand out leads, latest first: a new one is only
+        # scheduled before all of them, and they fire in time order, so it is a stack
+        self.wake_times: list[float] = []
 
     def add_follow_up(self, due: float, lead: int) -> None:
         """A follow-up that falls due later joins the queue then."""
@@ -250,13 +251,13 @@ class SalesDesk:
         """While SDRs wait (always, for an unlimited desk), the next lead to fall due, MQL or
         follow-up, is a LeadDue event that hands it out."""
         due = queue.next_due_at
-        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[0]):
-            insort(queue.wake_times, due)
+        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[-1]):
+            queue.wake_times.append(due)
             LeadDue(self.env, due - self.env.now, (queue, due)).callbacks.append(self._leads_due)
 
     def _leads_due(self, event: Event) -> None:
         queue, due = cast(tuple[SalQueue, float], event.value)
-        queue.wake_times.remove(due)
+        queue.wake_times.pop()  # `due`, the earliest
         for _ in range(queue.take_in(due, including_now=True)):
             self.wake_a_rep(queue)
         if queue.idle_reps or self.unlimited:
@@ -274,12 +275,14 @@ class SalesDesk:
         env, calendar, abandon_at, handle = self.env, self.sdr_calendar, self.abandon_at, self.handle
         attempts_made, n_attempts = self.attempts_made, self.n_attempts
         slot_start, slot_sdr = self.slot_start, self.slot_sdr
-        sal_at, reach_draw, reach, decays = self.sal_at, self.reach_draw, self.reach, self.decays
-        timeout, take_next, take_in = env.timeout, queue.waiting.pop, queue.take_in
+        sal_at, reach_draw, reach = self.sal_at, self.reach_draw, self.reach
+        interest_after, decay_clock = (self.interest, self.decay_clock) if self.decays else (None, 1.0)
+        reached, follow_up, give_up = self.reached, self.follow_up, self.give_up
+        timeout, take_next, take_in, idle_reps = env.timeout, queue.waiting.pop, queue.take_in, queue.idle_reps
         no_lead = NO_LEAD
         shift_ends = -INF
+        now = env.now
         while True:
-            now = env.now
             if now >= shift_ends:  # the shift seen last is over: is another one on?
                 span = calendar.open_span(now)
                 if span is None:
@@ -287,19 +290,21 @@ class SalesDesk:
                     if opens == INF:
                         return
                     yield timeout(opens - now)
+                    now = env.now
                     continue
                 shift_ends = span[1]
             if queue.next_due_at < now:
                 take_in(now, False)
             lead = take_next(now)
             while lead != no_lead and abandon_at[lead] <= now:  # it gave up before anyone called
-                self.give_up(lead)
+                give_up(lead)
                 lead = take_next(now)
             if lead == no_lead:
                 woken = env.event()
-                queue.idle_reps.append(woken)
+                idle_reps.append(woken)
                 self.feed(queue)
                 yield woken
+                now = env.now
                 continue
             # the call: it takes the handle time, and reaches the lead with a chance that decays
             attempt = attempts_made[lead]
@@ -309,15 +314,16 @@ class SalesDesk:
             slot_sdr[slot] = rep
             handle_hours = handle[slot]
             yield timeout(handle_hours)
-            ended = now + handle_hours
-            interest = self.interest((now - sal_at[lead]) * self.decay_clock) if decays else 1.0
+            ended = now + handle_hours  # the clock now: the timeout's due time, to the bit
+            interest = interest_after((now - sal_at[lead]) * decay_clock) if interest_after else 1.0
             if reach_draw[slot] < reach * interest:
-                self.reached(lead, now, ended, interest)
+                reached(lead, now, ended, interest)
             elif attempt + 1 < n_attempts:
-                self.follow_up(lead, attempt + 1, ended)
+                follow_up(lead, attempt + 1, ended)
             elif not self.trial[lead]:
                 self.reason[lead] = UNREACHED
                 self.ended_at[lead] = ended
+            now = ended
 
     def reached(self, lead: int, started: float, ended: float, interest: float) -> None:
         """The SDR got through: the conversation qualifies the lead (SQL) or not."""
