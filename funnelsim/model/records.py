@@ -29,38 +29,57 @@ class Outcome(IntEnum):
 
 
 class Reason(IntEnum):
-    """Why a lead ended where it did, or the stage it is in at the end of the run; each with its outcome."""
+    """Why a lead ended where it did, or the stage it is in at the end of the run; its outcome is `outcome`."""
 
-    outcome: Outcome
+    IN_NURTURE = 0
+    IN_TRIAL = 1
+    IN_SAL = 2
+    IN_OPPORTUNITY = 3
+    SELF_SERVE = 4  # a trial that converted with no rep
+    ASSISTED = 5  # a deal the AE won
+    ASSISTED_TRIAL = 6  # a trial a rep reached, converted
+    POOR_FIT = 7  # below the MQL fit threshold
+    OPTED_OUT = 8  # unsubscribed during nurture
+    NOT_ENGAGED = 9  # fit, but engaged too little by the end of nurture
+    REJECTED_BY_SALES = 10
+    TRIAL_EXPIRED = 11
+    ABANDONED = 12  # patience ran out before a rep reached it
+    UNREACHED = 13  # the cadence ran out
+    NOT_QUALIFIED = 14  # reached, but not an SQL
+    DEAL_LOST = 15
 
-    def __new__(cls, code: int, outcome: Outcome) -> Reason:
-        reason = int.__new__(cls, code)
-        reason._value_ = code
-        reason.outcome = outcome
-        return reason
-
-    IN_NURTURE = 0, Outcome.IN_PROGRESS
-    IN_TRIAL = 1, Outcome.IN_PROGRESS
-    IN_SAL = 2, Outcome.IN_PROGRESS
-    IN_OPPORTUNITY = 3, Outcome.IN_PROGRESS
-    SELF_SERVE = 4, Outcome.CUSTOMER  # a trial that converted with no rep
-    ASSISTED = 5, Outcome.CUSTOMER  # a deal the AE won
-    ASSISTED_TRIAL = 6, Outcome.CUSTOMER  # a trial a rep reached, converted
-    POOR_FIT = 7, Outcome.LOST  # below the MQL fit threshold
-    OPTED_OUT = 8, Outcome.LOST  # unsubscribed during nurture
-    NOT_ENGAGED = 9, Outcome.RECYCLED  # fit, but engaged too little by the end of nurture
-    REJECTED_BY_SALES = 10, Outcome.LOST
-    TRIAL_EXPIRED = 11, Outcome.LOST
-    ABANDONED = 12, Outcome.LOST  # patience ran out before a rep reached it
-    UNREACHED = 13, Outcome.LOST  # the cadence ran out
-    NOT_QUALIFIED = 14, Outcome.LOST  # reached, but not an SQL
-    DEAL_LOST = 15, Outcome.LOST
+    @property
+    def outcome(self) -> Outcome:
+        """Customer, lost, recycled or still in progress: what this reason means for the lead."""
+        return OUTCOME_BY_REASON[self]
 
     @property
     def label(self) -> str:
         """The reason as the per-lead table writes it."""
         return self.name.lower()
 
+
+OUTCOME_BY_REASON: dict[Reason, Outcome] = {
+    Reason.IN_NURTURE: Outcome.IN_PROGRESS,
+    Reason.IN_TRIAL: Outcome.IN_PROGRESS,
+    Reason.IN_SAL: Outcome.IN_PROGRESS,
+    Reason.IN_OPPORTUNITY: Outcome.IN_PROGRESS,
+    Reason.SELF_SERVE: Outcome.CUSTOMER,
+    Reason.ASSISTED: Outcome.CUSTOMER,
+    Reason.ASSISTED_TRIAL: Outcome.CUSTOMER,
+    Reason.POOR_FIT: Outcome.LOST,
+    Reason.OPTED_OUT: Outcome.LOST,
+    Reason.NOT_ENGAGED: Outcome.RECYCLED,
+    Reason.REJECTED_BY_SALES: Outcome.LOST,
+    Reason.TRIAL_EXPIRED: Outcome.LOST,
+    Reason.ABANDONED: Outcome.LOST,
+    Reason.UNREACHED: Outcome.LOST,
+    Reason.NOT_QUALIFIED: Outcome.LOST,
+    Reason.DEAL_LOST: Outcome.LOST,
+}
+"""Each reason's outcome, written as data: a new reason without one fails at import."""
+if set(OUTCOME_BY_REASON) != set(Reason):
+    raise RuntimeError("every Reason needs its outcome in OUTCOME_BY_REASON")
 
 OUTCOMES = tuple(o.label for o in Outcome)
 IN_PROGRESS, CUSTOMER, LOST, RECYCLED = Outcome
