@@ -734,7 +734,8 @@ def calibrate(
     from funnelsim.calibrate.table import CalibrationError
 
     try:
-        from funnelsim.calibrate.api import calibrate_files, write_calibration
+        from funnelsim.calibrate.api import calibrate_files
+        from funnelsim.report.calibration import write_calibration
     except ImportError as error:
         fail(f"calibrate needs scipy ({error}); install it with: pip install 'funnelsim[calibrate]'")
 
