@@ -3,7 +3,7 @@
     python benchmarks/fit_decay.py [--reps 4] [--seed 20260105]
 
 Simulates the two lead-response validation cases (scenarios/validation/lead-response*.yaml),
-fits the curve to the qualification ratios by first-call bucket (funnelsim/experiment/decay_fit.py),
+fits the curve to the qualification ratios by first-call bucket (funnelsim/validation/decay_fit.py),
 and prints the parameters for baseline.yaml's `sales.decay`, the ratios next to the published
 ones with their log residuals, and the compromise a fit to all four figures would make.
 Rerun it after any change to how the desk times first calls.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from funnelsim.experiment import decay_fit
 from funnelsim.experiment.runner import DEFAULT_SEED
+from funnelsim.validation import decay_fit
 
 
 def _table(fit: decay_fit.DecayFit) -> list[str]:

@@ -16,6 +16,7 @@ from funnelsim.experiment.sensitivity import SensitivityResult, sensitivity
 from funnelsim.model.queues import NO_LEAD, LeadView, QueueDiscipline, register_discipline
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
+from funnelsim.report import notebook as _notebook  # noqa: F401  (registers how results show in a notebook)
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
 

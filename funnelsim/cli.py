@@ -734,7 +734,8 @@ def calibrate(
     from funnelsim.calibrate.table import CalibrationError
 
     try:
-        from funnelsim.calibrate.api import calibrate_files, write_calibration
+        from funnelsim.calibrate.api import calibrate_files
+        from funnelsim.report.calibration import write_calibration
     except ImportError as error:
         fail(f"calibrate needs scipy ({error}); install it with: pip install 'funnelsim[calibrate]'")
 
@@ -959,7 +960,8 @@ def verify(
     quiet: Quiet = False,
 ) -> None:
     """Check the model against queueing theory and lead-response studies; exit 1 if any check fails."""
-    from funnelsim.experiment import verify as suite
+    from funnelsim import validation as suite
+    from funnelsim.report.verification import render_markdown
 
     with user_errors():
         try:
@@ -977,7 +979,7 @@ def verify(
     if target is not None:
         command = "funnelsim " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["verify"] else "funnelsim verify"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(suite.render_markdown(result, command), encoding="utf-8")
+        target.write_text(render_markdown(result, command), encoding="utf-8")
         out_console.print(f"validation table written to {target}")
     if not result.passed:
         raise typer.Exit(1)
@@ -986,7 +988,8 @@ def verify(
 def print_verify(result: Any) -> None:
     from rich.markup import escape
 
-    from funnelsim.experiment.verify import QUICK_TOLERANCE_FACTOR, table_rows
+    from funnelsim.report.verification import table_rows
+    from funnelsim.validation import QUICK_TOLERANCE_FACTOR
 
     passed = sum(r.passed for r in result.checks)
     kind = f"quick, tolerances x{QUICK_TOLERANCE_FACTOR:g}" if result.quick else "full"

@@ -19,6 +19,7 @@ import pandas as pd
 from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
+from funnelsim.model.retention import monthly_hazard
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
@@ -291,8 +292,6 @@ def lifetime_value(scenario: Scenario, mrr: np.ndarray, fit: np.ndarray) -> floa
     A customer pays its MRR (growing with expansion) at the start of month m if it survived m
     month-ends, each with chance 1 - its hazard; month m is discounted by (1 + rate)^(-m/12).
     """
-    from funnelsim.model.retention import monthly_hazard
-
     retention = scenario.retention
     months = max(1, round(retention.ltv_horizon / HOURS_PER_MONTH))
     growth = (1.0 + retention.expansion_per_year) ** (1 / 12)

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from funnelsim import load_scenario, simulate
 from funnelsim.cli import app
-from funnelsim.experiment import decay_fit
-from funnelsim.experiment.verify import hourly_sweep_ratios
 from funnelsim.model.decay import interest_curve, interest_curve_of, two_speed_curve
 from funnelsim.scenario.loader import ScenarioError
+from funnelsim.validation import decay_fit
+from funnelsim.validation.references import hourly_sweep_ratios
 
 from .conftest import make_scenario
 

@@ -25,3 +25,5 @@ def test_the_wheel_holds_every_bundled_scenario_and_the_what_if_page(tmp_path: P
     assert shipped == in_checkout
     assert "funnelsim/app/page.html" in names
     assert "funnelsim/py.typed" in names
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "funnelsim").rglob("*.py")}
+    assert modules - names == set()  # every package found, the ones added since this test was written included

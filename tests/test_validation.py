@@ -11,17 +11,9 @@ from typer.testing import CliRunner
 
 from funnelsim import theory
 from funnelsim.cli import app
-from funnelsim.experiment.verify import (
-    CASES,
-    QUICK_TOLERANCE_FACTOR,
-    Check,
-    case_scenario,
-    judge,
-    render_markdown,
-    select_cases,
-    verify,
-)
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.report.verification import render_markdown
+from funnelsim.validation import CASES, QUICK_TOLERANCE_FACTOR, Check, case_scenario, judge, select_cases, verify
 
 # --- closed forms -----------------------------------------------------------------------------
 

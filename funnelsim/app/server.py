@@ -33,6 +33,8 @@ from funnelsim import metrics
 from funnelsim.app.levers import SaveError, build_variant, levers_for, save_variant, writable_path
 from funnelsim.experiment.executors import default_workers
 from funnelsim.experiment.runner import RunResult, replication_seeds, result_from_outputs, run_replication
+from funnelsim.report.html import write_report
+from funnelsim.report.results import write_run
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
 
@@ -161,9 +163,6 @@ def write_variant_report(
     result: RunResult, target: Path, source: str | Path, sets: list[str], reps: int, seed: int
 ) -> Path:
     """report.html of a variant, as `funnelsim run SOURCE --set ... ; funnelsim report DIR` writes it."""
-    from funnelsim.report.html import write_report
-    from funnelsim.report.results import write_run
-
     command = ["funnelsim", "run", str(source), "--reps", str(reps), "--seed", str(seed)]
     for item in sets:
         command += ["--set", item]

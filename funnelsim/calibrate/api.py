@@ -1,13 +1,12 @@
-"""Calibrate from files: read and check, fit, validate the scenario, then write it and its report.
+"""Calibrate from files: read and check, fit, and validate the scenario, writing nothing.
 
-Nothing is written until everything has been read, fitted and validated, so a failure leaves
-no file behind.
+report/calibration.py writes the outcome (`write_calibration`) only once everything has been read,
+fitted and validated, so a failure leaves no file behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,20 +56,3 @@ def calibrate_files(
     except ScenarioError as error:  # a fit the schema refuses: say which, write nothing
         raise CalibrationError(f"the calibrated scenario does not validate: {error}") from None
     return CalibrationRun(table, calibration, text, scenario)
-
-
-def write_calibration(run: CalibrationRun, out: Path, report: Path | None) -> None:
-    """The report folder (atomically), then the scenario file (written aside and renamed)."""
-    from funnelsim.report.calibration import write_calibration_report
-    from funnelsim.report.results import write_atomically
-
-    out = Path(out)
-    if report is not None:
-        write_atomically(report, lambda folder: write_calibration_report(run.calibration, folder, run.scenario.name))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        tmp.write_text(run.text, encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)

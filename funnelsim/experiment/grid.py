@@ -18,6 +18,7 @@ import yaml
 
 from funnelsim import metrics
 from funnelsim.experiment.points import ExecutorOptions, PointStore, point_key, run_points
+from funnelsim.experiment.precision import run_points_to_precision
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_size
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
@@ -209,8 +210,6 @@ def grid(
         results = run_points(scenarios, reps, seed, points, options, progress)
         keys = [point_key(s, seed, reps) for s in scenarios]
     else:
-        from funnelsim.experiment.precision import run_points_to_precision
-
         outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, points, options, progress)
         results, keys = outcome.results, outcome.keys
     return GridResult(axes, settings, results, keys, points.computed - before_computed, points.reused - before_reused)

@@ -22,6 +22,7 @@ import pandas as pd
 from funnelsim import metrics, theory
 from funnelsim.experiment.grid import Axis, GridError, check_metrics, load_point, parse_axes
 from funnelsim.experiment.points import ExecutorOptions, PointStore, run_points
+from funnelsim.experiment.precision import run_points_to_precision
 from funnelsim.experiment.runner import DEFAULT_SEED, RunResult
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.scenario.schema import WEEKDAYS, Scenario
@@ -414,8 +415,6 @@ def _run(
 ) -> list[RunResult]:
     if precision is None:
         return run_points(scenarios, reps, seed, store, options, progress)
-    from funnelsim.experiment.precision import run_points_to_precision
-
     names = [t.metric for t in targets if t.metric in metrics.FIGURES]
     outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, store, options, progress, names)
     return outcome.results

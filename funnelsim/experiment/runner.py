@@ -20,6 +20,7 @@ import pandas as pd
 from funnelsim import metrics
 from funnelsim.capacity import Overload, overload_warnings
 from funnelsim.chart_tables import TABLES, chart_tables
+from funnelsim.experiment.display import display_of, text_of
 from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
@@ -86,26 +87,20 @@ class RunResult:
         row = self.summary.set_index("metric").loc[name]
         return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
 
-    # Notebook display, charts and saving live in report/ (imported on use; see report/notebook.py).
+    # Notebook display, charts and saving are the report layer's (report/notebook.py; see experiment/display.py).
     def __repr__(self) -> str:
-        return _notebook().run_repr(self)
+        return text_of(self)
 
     def _repr_html_(self) -> str:
-        return _notebook().run_html(self)
+        return display_of(self).html(self)
 
     def plot(self, kind: str = "funnel") -> Any:
         """A run chart as a matplotlib Figure: funnel, speed_to_lead, conversion_by_delay, capacity_*, revenue."""
-        return _notebook().run_plot(self, kind)
+        return display_of(self).plot(self, kind)
 
     def save(self, folder: str | Path, charts: bool = True) -> Path:
         """Write the results folder (as `funnelsim run` does)."""
-        return _notebook().run_save(self, folder, charts)
-
-
-def _notebook() -> Any:
-    from funnelsim.report import notebook  # a notebook convenience: the report layer, imported on use
-
-    return notebook
+        return display_of(self).save(self, folder, charts)
 
 
 def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
@@ -283,6 +278,20 @@ class CompareResult:
     results: list[RunResult]
     differences: dict[str, pd.DataFrame]  # scenario name -> paired difference vs the first
 
+    def __repr__(self) -> str:
+        return text_of(self)
+
+    def _repr_html_(self) -> str:
+        return display_of(self).html(self)
+
+    def plot(self, kind: str = "comparison", metrics: Sequence[str] | None = None) -> Any:
+        """Each variant's paired difference from the first, per metric (default: the headline set)."""
+        return display_of(self).plot(self, kind, metrics)
+
+    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
+        """Write the comparison folder (as `funnelsim compare` does)."""
+        return display_of(self).save(self, folder, metrics)
+
     @property
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
@@ -314,20 +323,6 @@ INCREMENTAL_FIGURES = {"customers": "extra_customers", "bookings_arr": "extra_ar
 
 def _succeeded(result: RunResult) -> pd.DataFrame:
     return result.replications[result.replications["error"].isna()]
-
-    def __repr__(self) -> str:
-        return _notebook().compare_repr(self)
-
-    def _repr_html_(self) -> str:
-        return _notebook().compare_html(self)
-
-    def plot(self, kind: str = "comparison", metrics: Sequence[str] | None = None) -> Any:
-        """Each variant's paired difference from the first, per metric (default: the headline set)."""
-        return _notebook().compare_plot(self, kind, metrics)
-
-    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
-        """Write the comparison folder (as `funnelsim compare` does)."""
-        return _notebook().compare_save(self, folder, metrics)
 
 
 def compare(
@@ -387,18 +382,18 @@ class SweepResult:
         return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
 
     def __repr__(self) -> str:
-        return _notebook().sweep_repr(self)
+        return text_of(self)
 
     def _repr_html_(self) -> str:
-        return _notebook().sweep_html(self)
+        return display_of(self).html(self)
 
     def plot(self, kind: str = "customers") -> Any:
         """The response curve of one metric (`kind` is its name) with its band and best point."""
-        return _notebook().sweep_plot(self, kind)
+        return display_of(self).plot(self, kind)
 
     def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
         """Write the sweep folder (as `funnelsim sweep` does)."""
-        return _notebook().sweep_save(self, folder, metrics)
+        return display_of(self).save(self, folder, metrics)
 
 
 def sweep(

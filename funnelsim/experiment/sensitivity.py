@@ -19,6 +19,7 @@ from funnelsim import metrics
 from funnelsim.experiment.grid import GridError, check_metrics, load_point
 from funnelsim.experiment.points import ExecutorOptions, PointStore, run_points
 from funnelsim.experiment.runner import DEFAULT_SEED, RunResult
+from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import format_hours, parse_duration_hours
 
@@ -245,8 +246,6 @@ def sensitivity(
 
 
 def _load(source: Any, overrides: Sequence[str], parameter: Parameter, value: float) -> Scenario:
-    from funnelsim.scenario.loader import ScenarioError, load_scenario
-
     try:
         return load_scenario(source, [*overrides, parameter.override(value)])
     except ScenarioError as error:

@@ -1,12 +1,15 @@
 """The calibration report: fitted against observed for every figure, as CSV tables and PNG charts.
 
-It takes a `funnelsim.calibrate.fit.Calibration` (duck-typed, so report/ needs nothing above it).
+`write_calibration` writes what `funnelsim calibrate` produced: the report folder, then the scenario.
+The calibrate package is imported for types only: its fit needs scipy (the calibrate extra), and
+`funnelsim backtest`, which draws here too, does not.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -14,6 +17,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from funnelsim.report.results import write_atomically
+
+if TYPE_CHECKING:
+    from funnelsim.calibrate.api import CalibrationRun
+    from funnelsim.calibrate.fit import Calibration
 
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TAB20 = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
@@ -26,7 +35,21 @@ STAGE_LABELS = {
 }
 
 
-def write_calibration_report(calibration: Any, folder: Path, name: str) -> None:
+def write_calibration(run: CalibrationRun, out: Path, report: Path | None) -> None:
+    """The report folder (atomically), then the scenario file (written aside and renamed)."""
+    out = Path(out)
+    if report is not None:
+        write_atomically(report, lambda folder: write_calibration_report(run.calibration, folder, run.scenario.name))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        tmp.write_text(run.text, encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_calibration_report(calibration: Calibration, folder: Path, name: str) -> None:
     """calibration.csv, weekly_leads.csv, cycle_quantiles.csv (decay_buckets.csv) and charts/*.png."""
     folder = Path(folder)
     charts = folder / "charts"

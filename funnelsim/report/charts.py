@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from funnelsim.metrics import t_quantile_975
+from funnelsim.model.calendar import WorkCalendar, clock_zero
 from funnelsim.report.formatting import axis_unit, figure_info, format_difference, format_value
 
 MARKETING, SALES, OUTCOME, MUTED = "#2f6db5", "#e07b28", "#3a9a5b", "#9a9a9a"
@@ -364,8 +365,6 @@ def _hour_of_week(data: RunData, t_hours: np.ndarray) -> np.ndarray:
     start = getattr(data.scenario, "start", None)
     if not isinstance(start, dt.date):
         return (np.floor(t_hours) % 168).astype(int)
-    from funnelsim.model.calendar import clock_zero
-
     zone = data.scenario.timezone
     unique, inverse = np.unique(np.floor(t_hours), return_inverse=True)
     moments = pd.Timestamp(clock_zero(start, zone)) + pd.to_timedelta(unique, unit="h")
@@ -378,8 +377,6 @@ def _sdr_open(data: RunData, t_hours: np.ndarray) -> np.ndarray:
     scenario = data.scenario
     if scenario is None:
         return np.ones(len(t_hours), dtype=bool)
-    from funnelsim.model.calendar import WorkCalendar
-
     calendar = WorkCalendar.build(
         scenario.calendar(scenario.sales.sdr.calendar), scenario.start, scenario.timezone, scenario.horizon
     )

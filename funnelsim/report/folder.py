@@ -15,6 +15,7 @@ import pandas as pd
 
 from funnelsim._version import __version__
 from funnelsim.chart_tables import TABLES
+from funnelsim.scenario.schema import Scenario
 
 FORMAT = 1  # results-folder layout version; a folder with a higher one comes from a newer funnelsim
 KINDS = ("run", "compare", "sweep")
@@ -74,8 +75,6 @@ class ResultsFolder:
 
     def scenario(self, entry: dict[str, Any] | None = None) -> Any:
         """The resolved scenario of the manifest (or of one entry), or None when it does not load."""
-        from funnelsim.scenario.schema import Scenario
-
         data = (entry or self.manifest).get("scenario")
         if not isinstance(data, dict):
             return None
@@ -86,7 +85,7 @@ class ResultsFolder:
 
     def run_data(self, prefix: str = "") -> Any:
         """The run charts' input (charts.RunData) from the files of a run folder."""
-        from funnelsim.report.charts import RunData
+        from funnelsim.report.charts import RunData  # matplotlib, only when charts are drawn
 
         scenario = self.scenario()
         return RunData(

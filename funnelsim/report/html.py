@@ -17,6 +17,8 @@ import pandas as pd
 
 from funnelsim.report.folder import ResultsFolder, open_folder
 from funnelsim.report.formatting import figure_info, format_difference, format_interval, format_value
+from funnelsim.report.outputs import folder_charts
+from funnelsim.scenario.loader import ScenarioError, bundled_scenarios
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -87,8 +89,6 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def _sources(name: str) -> list[tuple[str, str]]:
     """Comment lines of the bundled scenario file the run came from: its stated sources and assumptions."""
-    from funnelsim.scenario.loader import ScenarioError, bundled_scenarios
-
     base = name.split("[", 1)[0].split("#", 1)[0]
     path = bundled_scenarios().get(base)
     if path is None:
@@ -137,8 +137,6 @@ def charts_section(folder: ResultsFolder) -> str:
     if files:
         pictures = [(p.stem, _png(p)) for p in files]
     else:
-        from funnelsim.report.outputs import folder_charts
-
         for chart in folder_charts(folder):
             buffer = io.BytesIO()
             chart.figure.savefig(buffer, format="png", dpi=110)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
-from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
+from funnelsim.report.folder import FORMAT, FolderError, ResultsFolder, open_folder
 from funnelsim.report.paths import OutputSlot
 from funnelsim.report.results import manifest, summary_table, versions, write_atomically
 
@@ -214,8 +214,6 @@ def folder_charts(folder: ResultsFolder) -> list[Any]:
     table = folder.table("sweep.csv")
     key = str(manifest_data.get("param") or table.columns[0])
     if key not in table.columns:
-        from funnelsim.report.folder import FolderError
-
         raise FolderError(f"{folder.path / 'sweep.csv'}: no column {key!r} (the swept parameter in the manifest)")
     out = []
     for metric in manifest_data.get("metrics") or list(dict.fromkeys(table["metric"])):
