@@ -67,12 +67,6 @@ class WorkCalendar:
                 closes.append(_clock(midnight + dt.timedelta(hours=close_hour), zone, zero))
         return cls(opens, closes)
 
-    def is_open(self, t: float) -> bool:
-        if self.always_open:
-            return True
-        i = bisect_right(self.opens, t) - 1
-        return i >= 0 and t < self.closes[i]
-
     def open_span(self, t: float) -> tuple[float, float] | None:
         """The open interval [opens, closes) that contains t, or None if closed at t."""
         if self.always_open:

@@ -94,11 +94,6 @@ def load_scenario(
         raise ScenarioError(_format_validation_error(error, data, origin, lines)) from None
 
 
-def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The resolved scenario as plain data (for manifests)."""
-    return scenario.model_dump(mode="json")
-
-
 # --- YAML and extends -------------------------------------------------------------------
 
 
