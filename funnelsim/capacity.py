@@ -16,9 +16,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from funnelsim.model.arrivals import hourly_rates, local_hour_and_weekday
 from funnelsim.model.calendar import WorkCalendar, to_clock_hours
 from funnelsim.model.decay import interest_curve
-from funnelsim.model.marketing import hourly_rates, local_hour_and_weekday
 from funnelsim.scenario.distributions import Distribution
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_WEEK

@@ -29,16 +29,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import simpy
 
-from funnelsim.model import marketing
+from funnelsim.model import nurture as batch_nurture
 from funnelsim.model.calendar import clock_zero, to_clock_hours
 from funnelsim.model.decay import interest_curve
-from funnelsim.model.records import R
+from funnelsim.model.records import NO_REASON, Reason
 from funnelsim.model.simulate import SALES_DRAWS, seed_streams
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH
 
 Process = Generator[simpy.Event, object, None]
-MQL = -1  # the nurture outcome of a lead that became marketing-qualified
+MQL = NO_REASON  # the nurture outcome of a lead that became marketing-qualified
 
 
 def run_until(scenario: Scenario) -> float:
@@ -201,14 +201,14 @@ def nurtured_lead(
     nurture = scenario.nurture
     yield env.timeout(arrival_at)
     if nurture.mql.engagement_min == 0:  # no engagement asked for: fit alone decides, on arrival
-        leave(MQL if fits else R["poor_fit"], env.now, 0)
+        leave(MQL if fits else Reason.POOR_FIT, env.now, 0)
         return
     touches = [env.timeout(offset) for offset in cadence]  # booked from the moment of arrival
     engagement = 0
     for k, touch in enumerate(touches):
         yield touch
         if opt_draws[k] < nurture.opt_out:
-            leave(R["opted_out"], env.now, engagement)
+            leave(Reason.OPTED_OUT, env.now, engagement)
             return
         if engage_draws[k] < engage_chance:
             engagement += 1
@@ -216,7 +216,7 @@ def nurtured_lead(
                 leave(MQL, env.now, engagement)
                 return
     # the cadence ran out (a poor-fit lead always gets here unless it opted out)
-    leave(R["not_engaged"] if fits else R["poor_fit"], env.now, engagement)
+    leave(Reason.NOT_ENGAGED if fits else Reason.POOR_FIT, env.now, engagement)
 
 
 def nurture_spec(scenario: Scenario, arrivals: Arrivals, until: float, rng: np.random.Generator) -> Nurture:
@@ -228,7 +228,7 @@ def nurture_spec(scenario: Scenario, arrivals: Arrivals, until: float, rng: np.r
     # (lead, touch), then an engage draw for every (lead, touch)
     opt_draws, engage_draws = np.ones((n, n_touches)), np.ones((n, n_touches))
     if nurture.mql.engagement_min > 0 and n_touches > 0:
-        chunk = marketing.NURTURE_CHUNK
+        chunk = batch_nurture.NURTURE_CHUNK
         for lo in range(0, n, chunk):
             hi = min(lo + chunk, n)
             opt_draws[lo:hi] = rng.random((hi - lo, n_touches))
@@ -266,7 +266,7 @@ def nurture_spec(scenario: Scenario, arrivals: Arrivals, until: float, rng: np.r
         is_mql=is_mql,
         mql_at=np.where(is_mql & (ended < until), ended, np.nan),
         engagement=engagement,
-        reason=np.where(in_books, outcome, R["in_nurture"]).astype(np.int8),
+        reason=np.where(in_books, outcome, Reason.IN_NURTURE).astype(np.int8),
         ended_at=np.where(in_books, ended, np.nan),
     )
 
@@ -369,9 +369,9 @@ def self_serve_trial(
         delay = (reached_at - mql_at) * slow
         chance = min(1.0, self_serve.convert * sales.assisted_uplift * interest_curve(sales.decay)(delay))
     if convert_draw < chance:
-        finish(R["assisted_trial"] if worked else R["self_serve"], env.now)
+        finish(Reason.ASSISTED_TRIAL if worked else Reason.SELF_SERVE, env.now)
     else:
-        finish(R["trial_expired"], env.now)
+        finish(Reason.TRIAL_EXPIRED, env.now)
 
 
 def trials_spec(
@@ -385,7 +385,7 @@ def trials_spec(
     """Run every trial to the end of the run, `until`; `reached_at` is when the desk's rep first
     reached each lead."""
     draws = rng.random(len(trial_leads))  # one conversion draw per trial lead, in lead order
-    reason = np.full(len(trial_leads), R["in_trial"], dtype=np.int8)
+    reason = np.full(len(trial_leads), Reason.IN_TRIAL, dtype=np.int8)
     ended_at = np.full(len(trial_leads), np.nan)
     env = simpy.Environment()
     for i, lead in enumerate(trial_leads):

@@ -13,7 +13,6 @@ from funnelsim.cli import app
 from funnelsim.experiment import decay_fit
 from funnelsim.experiment.verify import hourly_sweep_ratios
 from funnelsim.model.decay import interest_curve, interest_curve_of, two_speed_curve
-from funnelsim.model.simulate import fit_effect
 from funnelsim.scenario.loader import ScenarioError
 
 from .conftest import make_scenario
@@ -137,7 +136,7 @@ def baseline_first_calls():
         called = ~np.isnan(leads["sal_at"]) & ~leads["trial"] & ~np.isnan(leads["first_contact_at"])
         delay = (leads["first_contact_at"] - leads["sal_at"])[called]
         f = curve(delay)
-        chance = scenario.sales.sdr.reach * fit_effect(scenario.sales.qualify, leads["fit"][called]) * f * f
+        chance = scenario.sales.sdr.reach * scenario.sales.qualify.at(leads["fit"][called]) * f * f
         sql = ~np.isnan(leads["sql_at"][called])
         # an SQL on the first call: reached at the first attempt's start
         on_first = sql & (leads["reached_at"][called] == leads["first_contact_at"][called])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from funnelsim.metrics import interval
-from funnelsim.model.records import R
+from funnelsim.model.records import Reason
 from funnelsim.model.simulate import simulate
 
 from .conftest import make_scenario
@@ -179,7 +179,7 @@ def test_unlimited_reps_convert_at_the_product_of_stage_probabilities(channel, e
     def converted(records):
         leads = records.leads
         mine = (leads["channel"] == channel) & (leads["arrival_at"] < scenario.horizon - 48)
-        return np.count_nonzero(mine & (leads["reason"] == R["assisted"])) / np.count_nonzero(mine)
+        return np.count_nonzero(mine & (leads["reason"] == Reason.ASSISTED)) / np.count_nonzero(mine)
 
     _, low, high = rates_over_seeds(scenario, converted)
     assert low <= expected <= high
@@ -227,9 +227,9 @@ def test_opt_out_ends_nurture_with_its_reason():
     )
     leads = simulate(scenario, 1).leads
     settled = leads["arrival_at"] < scenario.horizon - 72
-    opted = np.count_nonzero(settled & (leads["reason"] == R["opted_out"])) / np.count_nonzero(settled)
+    opted = np.count_nonzero(settled & (leads["reason"] == Reason.OPTED_OUT)) / np.count_nonzero(settled)
     assert opted == pytest.approx(1 - 0.9**3, abs=0.015)
-    assert np.all(leads["reason"][settled & (leads["reason"] != R["opted_out"])] == R["not_engaged"])
+    assert np.all(leads["reason"][settled & (leads["reason"] != Reason.OPTED_OUT)] == Reason.NOT_ENGAGED)
 
 
 # --- speed to lead -------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_patience_runs_out_at_the_drawn_time():
         sales={"sdr": {"handle_time": "1000h"}, "patience": {"exponential": {"mean": "5h"}}},
     )
     leads = simulate(scenario, 4).leads
-    gave_up = leads["reason"] == R["abandoned"]
+    gave_up = leads["reason"] == Reason.ABANDONED
     assert np.count_nonzero(gave_up) > 1500
     waited = leads["ended_at"][gave_up] - leads["sal_at"][gave_up]
     _, low, high, _ = interval(waited)
@@ -286,7 +286,7 @@ def test_follow_up_attempts_follow_the_cadence_until_exhausted():
     leads = simulate(scenario, 1).leads
     done = leads["sal_at"] < scenario.horizon - 25
     assert np.all(leads["attempts"][done] == 3)
-    assert np.all(leads["reason"][done] == R["unreached"])
+    assert np.all(leads["reason"][done] == Reason.UNREACHED)
     assert np.allclose(leads["ended_at"][done] - leads["sal_at"][done], 24 + 10 / 60)
 
 
@@ -322,7 +322,7 @@ def test_rep_assisted_trials_convert_at_the_uplift(reps_work_trials, expected):
     )
     leads = simulate(scenario, 6).leads
     settled = leads["mql_at"] < scenario.horizon - 7 * 24
-    converted = np.count_nonzero(settled & np.isin(leads["reason"], (R["self_serve"], R["assisted_trial"])))
+    converted = np.count_nonzero(settled & np.isin(leads["reason"], (Reason.SELF_SERVE, Reason.ASSISTED_TRIAL)))
     share = converted / np.count_nonzero(settled)
     assert share == pytest.approx(expected, abs=3 * np.sqrt(expected * (1 - expected) / settled.sum()))
 

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from funnelsim.model import marketing, retention, simulate
-from funnelsim.model.records import R, Records
+from funnelsim.model import arrivals as arrivals_stage
+from funnelsim.model import nurture as nurture_stage
+from funnelsim.model import retention, self_serve, simulate
+from funnelsim.model.records import LeadColumns, Reason, Records
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH
@@ -196,14 +198,15 @@ def replicate(scenario: Scenario, seed: int) -> SpecRun:
     routing = run.routing = spec.routing_spec(scenario, nurture, until, streams.route)
     found["routing"] += differ("trial", leads["trial"], routing.trial)
     found["routing"] += differ("sal_at", leads["sal_at"], routing.sal_at)
-    found["routing"] += differ("rejected", np.flatnonzero(leads["reason"] == R["rejected_by_sales"]), routing.rejected)
+    rejected = np.flatnonzero(leads["reason"] == Reason.REJECTED_BY_SALES)
+    found["routing"] += differ("rejected", rejected, routing.rejected)
     found["routing"] += differ(
         "rejected ended_at", leads["ended_at"][routing.rejected], nurture.mql_at[routing.rejected]
     )
     # the SAL order the desk is fed: the batch sorts by MQL time, the spec joins the queue in time
-    batch_columns = {k: v.copy() for k, v in leads.items()}
+    batch_columns = LeadColumns(**{k: v.copy() for k, v in leads.items()})
     mqls = np.flatnonzero(nurture.is_mql & (nurture.mql_at < until))
-    sal_order, trial_leads = simulate._route_mqls(
+    sal_order, trial_leads = self_serve.route_mqls(
         scenario, batch_columns, mqls, spec.replication_streams(scenario, seed).route
     )
     found["routing"] += differ("SAL order", sal_order, routing.sal_queue)
@@ -217,9 +220,9 @@ def replicate(scenario: Scenario, seed: int) -> SpecRun:
 
     # customers: deals the desk won, and trials that converted (in lead order)
     customer_at = np.full(len(leads["arrival_at"]), np.nan)
-    won = leads["reason"] == R["assisted"]
+    won = leads["reason"] == Reason.ASSISTED
     customer_at[won] = leads["closed_at"][won]
-    converted = np.isin(trials.reason, (R["self_serve"], R["assisted_trial"]))
+    converted = np.isin(trials.reason, (Reason.SELF_SERVE, Reason.ASSISTED_TRIAL))
     customer_at[trials.leads[converted]] = trials.ended_at[converted]
     customers = run.customers = np.flatnonzero(~np.isnan(customer_at))
     found["retention"] += differ("customer_at", leads["customer_at"], customer_at)
@@ -259,7 +262,7 @@ def test_the_specs_walk_every_path() -> None:
     for name, seed in CASES:
         run = replicated(name, seed)
         leads = run.records.leads
-        reasons |= {name for name, code in R.items() if np.any(leads["reason"] == code)}
+        reasons |= {reason.label for reason in Reason if np.any(leads["reason"] == reason)}
         assert run.nurture is not None and run.customers is not None
         totals["leads"] += len(leads["arrival_at"])
         totals["mqls"] += int(run.nurture.is_mql.sum())
@@ -303,7 +306,7 @@ def test_the_specs_walk_every_path() -> None:
 
 def test_the_nurture_spec_follows_the_batch_draw_layout_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """With chunks of 97 leads the draws interleave (opt-outs, engages, opt-outs, ...); still identical."""
-    monkeypatch.setattr(marketing, "NURTURE_CHUNK", 97)
+    monkeypatch.setattr(nurture_stage, "NURTURE_CHUNK", 97)
     run = replicate(SCENARIOS["baseline"](), SEEDS[0])
     assert run.mismatches == {stage: [] for stage in STAGES}
     assert len(run.records.leads["arrival_at"]) > 20 * 97
@@ -320,10 +323,10 @@ def test_leads_reaching_mql_in_the_follow_up_are_routed_to_sales() -> None:
     late = np.flatnonzero((leads["mql_at"] >= horizon) & (leads["mql_at"] < until))
     assert len(late) > 100 and np.all(leads["arrival_at"][late] < horizon)
     queued = leads["sal_at"][late] == leads["mql_at"][late]
-    rejected = leads["reason"][late] == R["rejected_by_sales"]
+    rejected = leads["reason"][late] == Reason.REJECTED_BY_SALES
     assert np.all(queued | rejected | leads["trial"][late])
     assert np.count_nonzero(queued) > 100 and np.count_nonzero(leads["trial"][late]) > 10
-    assert not np.any(leads["reason"][late] == R["in_nurture"])
+    assert not np.any(leads["reason"][late] == Reason.IN_NURTURE)
     assert np.count_nonzero(~np.isnan(leads["sql_at"][late])) > 10  # the desk works them too
 
 
@@ -358,7 +361,7 @@ def test_no_lead_becomes_an_mql_after_the_end_of_the_run() -> None:
     ending after the run is not recorded; an MQL should not be either."""
     records = replicated("campaigns", SEEDS[0]).records
     leads, until = records.leads, records.until_hours
-    assert np.all(leads["reason"][leads["mql_at"] >= until] == R["in_nurture"])
+    assert np.all(leads["reason"][leads["mql_at"] >= until] == Reason.IN_NURTURE)
     assert np.count_nonzero(leads["mql_at"] >= until) == 0
 
 
@@ -406,8 +409,8 @@ MUTANTS = {
     # burst leads all land in the campaign's first hour instead of spread over it
     "arrivals": Mutant(
         "arrivals",
-        marketing,
-        simulate,
+        arrivals_stage,
+        arrivals_stage,
         "draw_arrivals",
         "begin + burst.over * channel_rng",
         "begin + channel_rng",
@@ -416,8 +419,8 @@ MUTANTS = {
     # one engaged touch too many before an MQL
     "nurture": Mutant(
         "nurture",
-        marketing,
-        simulate,
+        nurture_stage,
+        nurture_stage,
         "draw_nurture",
         "cumulative >= rule.engagement_min",
         "cumulative > rule.engagement_min",
@@ -425,28 +428,28 @@ MUTANTS = {
     ),
     # nurture ends are booked only up to the horizon, not through the follow-up
     "nurture-follow-up": Mutant(
-        "nurture", simulate, simulate, "_nurture", "ended < until", "ended < scenario.horizon", "baseline"
+        "nurture", nurture_stage, simulate, "nurture_leads", "ended < until", "ended < scenario.horizon", "baseline"
     ),
     # the trial decision reads the acceptance draw
     "routing": Mutant(
         "routing",
+        self_serve,
         simulate,
-        simulate,
-        "_route_mqls",
+        "route_mqls",
         "route_u[:, 0] < self_serve.trial",
         "route_u[:, 1] < self_serve.trial",
         "churn",
     ),
     # worked trials lose their assisted uplift
     "trials": Mutant(
-        "trials", simulate, simulate, "_resolve_trials", "< chance", "< self_serve.convert", "product-led"
+        "trials", self_serve, simulate, "resolve_trials", "< chance", "< self_serve.convert", "product-led"
     ),
     # trials ending in the follow-up are left running
     "trials-follow-up": Mutant(
         "trials",
+        self_serve,
         simulate,
-        simulate,
-        "_resolve_trials",
+        "resolve_trials",
         "reason = np.where(ends < until",
         "reason = np.where(ends < scenario.horizon",
         "product-led",
@@ -465,7 +468,7 @@ MUTANTS = {
     "retention-won-after-horizon": Mutant(
         "retention",
         retention,
-        simulate,
+        retention,
         "draw_retention",
         "np.where(customer_at < horizon_hours, months_since_won, 0)",
         "months_since_won",
@@ -475,7 +478,7 @@ MUTANTS = {
     "retention-cohort": Mutant(
         "retention",
         retention,
-        simulate,
+        retention,
         "draw_retention",
         "np.minimum(paid_total, cohort_months)",
         "billed",

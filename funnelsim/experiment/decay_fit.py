@@ -19,7 +19,7 @@ import numpy as np
 from funnelsim.experiment.runner import DEFAULT_SEED, replication_seeds
 from funnelsim.model.decay import two_speed_factors
 from funnelsim.model.records import Records
-from funnelsim.model.simulate import fit_effect, simulate
+from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import bundled_scenarios, load_scenario
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_WEEK
@@ -96,7 +96,7 @@ def first_call_outcomes(records: Records, scenario: Scenario) -> tuple[np.ndarra
     sales = scenario.sales
     clock = 1.0 / sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0
     delay = (leads["first_contact_at"] - leads["sal_at"])[called] * clock
-    qualify = fit_effect(sales.qualify, leads["fit"][called])
+    qualify = sales.qualify.at(leads["fit"][called])
     reached = ~np.isnan(leads["reached_at"][called])
     qualified = ~np.isnan(leads["sql_at"][called])
     return delay, qualify, reached, qualified

@@ -11,9 +11,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from funnelsim.scenario.schema import Decay
+from funnelsim.scenario.schema import AutoTouch, Decay
 
 InterestCurve = Callable[[float], float]
+
+
+def decay_slowdown(auto_touch: AutoTouch) -> float:
+    """How many times slower interest fades after the instant automated touch (1: no touch)."""
+    return auto_touch.decay_slowdown if auto_touch.enabled else 1.0
 
 
 def no_decay(delay_hours: float) -> float:

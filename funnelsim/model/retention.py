@@ -9,10 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.model.records import LeadColumns, Reason
 from funnelsim.scenario.schema import Retention
 from funnelsim.scenario.units import HOURS_PER_MONTH
 
 NEVER = np.iinfo(np.int32).max
+
+
+def retain_customers(retention: Retention, leads: LeadColumns, horizon_hours: float, rng: np.random.Generator) -> None:
+    """Won deals (at their close) and converted trials (at their end) become customers; each one's
+    life as a customer is drawn and written to the lead columns."""
+    won = leads.reason == Reason.ASSISTED
+    leads.customer_at[won] = leads.closed_at[won]
+    converted = np.isin(leads.reason, (Reason.SELF_SERVE, Reason.ASSISTED_TRIAL))
+    leads.customer_at[converted] = leads.ended_at[converted]
+    customers = np.flatnonzero(won | converted)
+    kept = draw_retention(
+        retention,
+        leads.customer_at[customers],
+        leads.fit[customers],
+        leads.deal_mrr[customers],
+        horizon_hours,
+        rng,
+        retention.cohort_months,
+    )
+    for name, values in kept.items():
+        leads[name][customers] = values
 
 
 def monthly_hazard(retention: Retention, fit: np.ndarray) -> np.ndarray:

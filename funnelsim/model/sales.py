@@ -24,6 +24,7 @@ from bisect import insort
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from heapq import heappop, heappush
 from itertools import count
 from typing import cast
@@ -53,7 +54,8 @@ class SalesLeads:
     fit: np.ndarray
     channel: np.ndarray  # channel codes
     trial: np.ndarray  # bool
-    abandon_at: np.ndarray  # patience, or the trial's end for a trial lead; inf if never
+    gives_up_at: np.ndarray  # when its patience runs out; inf if never, and for a trial lead
+    trial_ends_at: np.ndarray  # when its trial ends; inf for a lead not on trial
     qualify_chance: np.ndarray  # for a perfect response: chance x fit effect
     win_chance: np.ndarray
     handle_hours: np.ndarray  # flattened [lead * attempts + k]
@@ -61,6 +63,11 @@ class SalesLeads:
     qualify_draw: np.ndarray
     win_draw: np.ndarray
     cycle_hours: np.ndarray
+
+    @cached_property
+    def abandon_at(self) -> np.ndarray:
+        """When reps stop working the lead: its patience, or the end of its trial."""
+        return np.where(self.trial, self.trial_ends_at, self.gives_up_at)
 
 
 class SalesOutcome:

@@ -259,6 +259,10 @@ class FitChance(Strict):
             return {"chance": value}
         return value
 
+    def at(self, fit: Any) -> Any:
+        """The chance for a lead of ICP fit `fit` (a number or an array of them)."""
+        return self.chance * ((1.0 - self.fit_weight) + self.fit_weight * fit)
+
 
 class AutoTouch(Strict):
     """An instant automated reply on MQL; it is not a contact attempt but slows the decay."""

@@ -1,6 +1,7 @@
-"""The marketing funnel, drawn in vectorised batches: arrivals by channel, nurture, MQL.
+"""Demand generation: leads arriving per channel, with their attributes, in vectorised batches.
 
-Nothing here contends for a resource, so nothing here goes through the event calendar.
+Each channel is a Poisson process whose rate follows its daily and weekly profile, plus its
+campaign bursts; nothing here contends for a resource, so nothing goes through the event calendar.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from funnelsim.model.calendar import UTC, clock_zero, to_clock_hours
-from funnelsim.model.records import R
+from funnelsim.model.records import LeadColumns
 from funnelsim.scenario.schema import Profile, Scenario
-
-NURTURE_CHUNK = 200_000  # leads per batch of touch draws, to bound memory
 
 
 @lru_cache(maxsize=32)
@@ -82,61 +81,15 @@ def draw_arrivals(scenario: Scenario, channel_rngs: list[np.random.Generator]) -
     return all_times[order], np.concatenate(channels)[order]
 
 
-def draw_nurture(
-    scenario: Scenario, fit: np.ndarray, intent: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run every lead through the touch cadence.
-
-    Returns, per lead, the offset in hours from arrival to MQL or to the end of nurture, the
-    engagement reached, and the reason code (-1 for an MQL). At each touch the opt-out chance
-    comes first; a lead that stays may engage; it is an MQL as soon as both thresholds hold.
-    """
-    nurture = scenario.nurture
-    rule = nurture.mql
-    touches = np.asarray(
-        [t for t in nurture.touches if nurture.max_length is None or t <= nurture.max_length], dtype=np.float64
-    )
-    n, n_touches = len(fit), len(touches)
-    offset = np.zeros(n)
-    engagement = np.zeros(n, dtype=np.int16)
-    reason = np.full(n, -1, dtype=np.int8)
-    fits = fit >= rule.fit_min
-    if rule.engagement_min == 0:
-        reason[~fits] = R["poor_fit"]
-        return offset, engagement, reason
-    end_of_nurture = touches[-1] if n_touches else 0.0
-    for lo in range(0, n, NURTURE_CHUNK):
-        hi = min(lo + NURTURE_CHUNK, n)
-        size = hi - lo
-        if n_touches == 0:
-            opt_index = np.full(size, n_touches)
-            mql_index = np.full(size, n_touches)
-            engaged_total = np.zeros(size, dtype=np.int16)
-            cumulative = None
-        else:
-            opted = rng.random((size, n_touches)) < nurture.opt_out
-            engage = nurture.engage * intent[lo:hi, None]  # each lead's chance per touch
-            engaged = (rng.random((size, n_touches)) < engage) & ~opted
-            cumulative = np.cumsum(engaged, axis=1, dtype=np.int16)
-            opt_index = np.where(opted.any(axis=1), opted.argmax(axis=1), n_touches)
-            reached = cumulative >= rule.engagement_min
-            mql_index = np.where(reached.any(axis=1), reached.argmax(axis=1), n_touches)
-            engaged_total = cumulative[:, -1]
-        is_mql = fits[lo:hi] & (mql_index < opt_index)
-        opted_out = ~is_mql & (opt_index < n_touches)
-        chunk_offset = np.full(size, end_of_nurture)
-        chunk_offset[is_mql] = touches[mql_index[is_mql]]
-        chunk_offset[opted_out] = touches[opt_index[opted_out]]
-        chunk_reason = np.where(fits[lo:hi], R["not_engaged"], R["poor_fit"]).astype(np.int8)
-        chunk_reason[opted_out] = R["opted_out"]
-        chunk_reason[is_mql] = -1
-        if cumulative is not None:
-            stop = np.minimum(np.where(is_mql, mql_index, opt_index), n_touches - 1)
-            engaged_total = np.where(is_mql | opted_out, cumulative[np.arange(size), stop], engaged_total)
-        offset[lo:hi] = chunk_offset
-        engagement[lo:hi] = engaged_total
-        reason[lo:hi] = chunk_reason
-    return offset, engagement, reason
-
-
-__all__ = ["UTC", "draw_arrivals", "draw_nurture", "hourly_rates", "local_hour_and_weekday"]
+def arrive(scenario: Scenario, seed: np.random.SeedSequence) -> LeadColumns:
+    """Arrivals and lead attributes, each channel from its own stream; the per-lead columns."""
+    channel_rngs = [np.random.default_rng(s) for s in seed.spawn(len(scenario.channels))]
+    arrival_at, channel = draw_arrivals(scenario, channel_rngs)
+    leads = LeadColumns.empty(len(arrival_at), arrival_at=arrival_at, channel=channel)
+    for code, spec in enumerate(scenario.channels.values()):
+        mine = np.flatnonzero(channel == code)
+        rng = channel_rngs[code]
+        leads.fit[mine] = spec.fit.sample(rng, len(mine))
+        leads.deal_mrr[mine] = (spec.deal_mrr or scenario.sales.deal_mrr).sample(rng, len(mine))
+        leads.intent[mine] = spec.intent.sample(rng, len(mine))
+    return leads
