@@ -1,7 +1,8 @@
 """The scenario schema: every quantity of the funnel as a validated, immutable field.
 
 Durations are parsed into hours and distributions into `Distribution` objects here, so the
-model reads numbers in model units and never parses text.
+model reads numbers in model units and never parses text. The field types live in `fields.py`
+and the sales section in `sales_schema.py`; this module re-exports both.
 """
 
 from __future__ import annotations
@@ -10,91 +11,51 @@ import datetime as dt
 import re
 from itertools import pairwise
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    field_serializer,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from funnelsim.scenario.distributions import Distribution, constant, parse_distribution
+from funnelsim.scenario.distributions import constant
+from funnelsim.scenario.fields import (
+    ALWAYS,
+    WEEKDAYS,
+    AmountDist,
+    Cadence,
+    DurationDist,
+    Factor,
+    FractionDist,
+    Headcount,
+    Hours,
+    Money,
+    NonNegative,
+    PositiveHours,
+    Probability,
+    Strict,
+    Weekday,
+    check_timezone,
+)
 from funnelsim.scenario.names import component_problem
-from funnelsim.scenario.units import HOURS_PER_WEEK, parse_duration_hours
+from funnelsim.scenario.sales_schema import (
+    QUEUE_DISCIPLINES,
+    AePool,
+    AutoTouch,
+    Decay,
+    FastDecay,
+    FitChance,
+    Routing,
+    Sales,
+    SdrPool,
+    SlowDecay,
+)
+from funnelsim.scenario.units import HOURS_PER_WEEK
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _duration(value: Any) -> float:
-    return parse_duration_hours(value)
-
-
-_as_hours = PlainSerializer(lambda hours: f"{float(hours)!r}h", return_type=str)
-_as_spec = PlainSerializer(lambda dist: dist.to_spec())
-Hours = Annotated[float, BeforeValidator(_duration), Field(ge=0), _as_hours]
-PositiveHours = Annotated[float, BeforeValidator(_duration), Field(gt=0), _as_hours]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
-Money = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # per lead or per month
-Factor = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-DurationDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "duration")), _as_spec]
-AmountDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "amount")), _as_spec]
-FractionDist = Annotated[Distribution, BeforeValidator(lambda v: parse_distribution(v, "fraction")), _as_spec]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _increasing(offsets: list[float]) -> list[float]:
-    if any(b < a for a, b in pairwise(offsets)):
-        raise ValueError("expected offsets in increasing order")
-    return offsets
-
-
-Cadence = Annotated[list[Hours], AfterValidator(_increasing)]  # offsets from a start, in order
-
-
-MAX_HEADCOUNT = 10_000  # more reps than this is a typo; use 'unlimited' for no bottleneck
-
-
-def _headcount(value: Any) -> int | str:
-    """A number of people (at least 1), or 'unlimited' (never a bottleneck)."""
-    if value == "unlimited":
-        return value
-    shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected a whole number of people (at least 1) or 'unlimited', got {shown}")
-    if value > MAX_HEADCOUNT:
-        raise ValueError(f"expected at most {MAX_HEADCOUNT:,} people (or 'unlimited'), got {shown}")
-    return value
-
-
-Headcount = Annotated[int | str, BeforeValidator(_headcount)]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors and a loaded scenario never changes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-def _check_timezone(name: str | None) -> str | None:
-    if name is None:
-        return None
-    shown = name if len(name) <= 60 else name[:57] + "..."
-    try:
-        if len(name) > 100 or "\0" in name:
-            raise ValueError(name)
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):  # a folder such as 'Europe' is an OSError
-        raise ValueError(f"expected an IANA time zone such as 'Europe/Berlin', got {shown!r}") from None
-    return name
-
+__all__ = [
+    "ALWAYS", "BUILTIN_CALENDARS", "BUILTIN_PROFILES", "QUEUE_DISCIPLINES", "WEEKDAYS", "AePool", "AmountDist",
+    "AutoTouch", "Burst", "Cadence", "Calendar", "Channel", "Costs", "Decay", "DurationDist", "Factor", "FastDecay",
+    "FitChance", "FractionDist", "Headcount", "Hours", "Money", "MqlRule", "NonNegative", "Nurture", "PositiveHours",
+    "Probability", "Profile", "Retention", "Routing", "Sales", "Scenario", "SdrPool", "SelfServe", "SlowDecay",
+    "Strict", "Weekday", "parse_hour_range",
+]  # fmt: skip
 
 _HOUR_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -111,10 +72,13 @@ def parse_hour_range(text: str) -> tuple[float, float]:
     return opens, closes
 
 
+WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
 class Calendar(Strict):
     """When a pool of reps works: weekdays, office hours, time zone and holidays."""
 
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKWEEK), min_length=1)
     hours: list[tuple[float, float]] = Field(default_factory=lambda: [(9.0, 17.0)])
     timezone: str | None = None
     holidays: list[dt.date] = Field(default_factory=list)
@@ -133,7 +97,7 @@ class Calendar(Strict):
                 raise ValueError(f"office hours overlap: {texts!r}")
         return ranges
 
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 
     @field_serializer("hours")
     def _hours_text(self, hours: list[tuple[float, float]]) -> list[str]:
@@ -155,7 +119,6 @@ def _dated(value: dt.datetime) -> dt.datetime:
     return value
 
 
-ALWAYS = "always"
 BUILTIN_CALENDARS = {ALWAYS: None}  # None marks the 24/7 calendar
 
 
@@ -246,181 +209,6 @@ class SelfServe(Strict):
     reps_work_trials: bool = False
 
 
-class FitChance(Strict):
-    """A chance for a perfect-fit lead, scaled by (1 - fit_weight) + fit_weight * fit."""
-
-    chance: Probability
-    fit_weight: Probability = 0.0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return {"chance": value}
-        return value
-
-    def at(self, fit: Any) -> Any:
-        """The chance for a lead of ICP fit `fit` (a number or an array of them)."""
-        return self.chance * ((1.0 - self.fit_weight) + self.fit_weight * fit)
-
-
-class AutoTouch(Strict):
-    """An instant automated reply on MQL; it is not a contact attempt but slows the decay."""
-
-    enabled: bool = False
-    decay_slowdown: float = Field(2.0, ge=1, le=1000, allow_inf_nan=False)
-    cost_per_month: Money = 0.0  # the tool's cost, counted in CAC when enabled
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return {"enabled": value} if isinstance(value, bool) else value
-
-
-class FastDecay(Strict):
-    """The hot part of a lead's interest: the share that fades within minutes."""
-
-    share: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
-    half_life: PositiveHours
-
-
-class SlowDecay(Strict):
-    """The lasting part of a lead's interest: the rest, fading over days."""
-
-    half_life: PositiveHours
-
-
-class Decay(Strict):
-    """How a lead's interest falls with the time since MQL (f(0) = 1, never rising).
-
-    Three forms: `half_life` (one exponential), `fast` + `slow` (a mixture of two exponentials,
-    f(d) = share x 2^(-d / fast.half_life) + (1 - share) x 2^(-d / slow.half_life), smooth and
-    monotone: the bundled form, fitted to the published lead-response figures), or a `table` of
-    (delay, factor) points interpolated linearly, for users with their own data. None: no decay.
-    """
-
-    half_life: PositiveHours | None = None
-    fast: FastDecay | None = None
-    slow: SlowDecay | None = None
-    table: list[tuple[Hours, Probability]] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if value is None or value == "none":
-            return {}
-        return value
-
-    @field_validator("table", mode="before")
-    @classmethod
-    def _table_pairs(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        if not isinstance(value, list) or not value:
-            raise ValueError("expected a list of [delay, factor] points, e.g. [[0min, 1.0], [1h, 0.4]]")
-        return value
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Decay:
-        forms = [name for name, value in (("half_life", self.half_life), ("table", self.table)) if value is not None]
-        if self.fast is not None or self.slow is not None:
-            forms.insert(1 if self.half_life is not None else 0, "fast/slow")
-        if len(forms) > 1:
-            nulls = {"half_life": ["half_life"], "fast/slow": ["fast", "slow"], "table": ["table"]}
-            switch = " ".join(f"--set sales.decay.{key}=null" for form in forms[1:] for key in nulls[form])
-            raise ValueError(
-                f"give one form of decay, not both {' and '.join(forms)} (to switch form, set the other to null, "
-                f"e.g. {switch})"
-            )
-        if (self.fast is None) != (self.slow is None):
-            raise ValueError(
-                "a two-speed decay needs both parts, e.g. {fast: {share: 0.8, half_life: 10min}, slow: {half_life: 1d}}"
-            )
-        if self.fast is not None and self.slow is not None and self.fast.half_life >= self.slow.half_life:
-            raise ValueError(
-                f"expected fast.half_life shorter than slow.half_life, got {self.fast.half_life:g} h "
-                f"and {self.slow.half_life:g} h"
-            )
-        if self.table is not None:
-            delays = [d for d, _ in self.table]
-            if any(b <= a for a, b in pairwise(delays)):
-                raise ValueError("expected table delays in increasing order")
-        return self
-
-    @property
-    def decays(self) -> bool:
-        """Whether interest fades at all."""
-        return self.half_life is not None or self.fast is not None or bool(self.table)
-
-
-class SdrPool(Strict):
-    """SDRs who make first contact: how many, when they work, how long an attempt takes."""
-
-    count: Headcount = 2
-    calendar: str = ALWAYS
-    handle_time: DurationDist = Field(default_factory=lambda: constant(0.25, "duration"))
-    attempts: Cadence = Field(default_factory=lambda: [0.0], min_length=1, max_length=100)
-    """The cadence: the first entry is when the first attempt falls due after the SAL (usually 0h);
-    each later entry is when that follow-up falls due, counted from the start of the first attempt,
-    because a cadence is a sequence a rep starts with the first call."""
-    min_gap: Hours = 0.5
-    """No attempt on a lead starts sooner than this after its previous attempt ended. Default 30 min:
-    an assumption (a redial within half an hour of a missed call reads as pestering)."""
-    reach: Probability = 1.0
-
-
-class AePool(Strict):
-    """Account executives who work opportunities through the sales cycle."""
-
-    count: Headcount = 1
-    capacity: int = Field(25, ge=1, le=10_000)
-    calendar: str = ALWAYS
-    cycle: DurationDist = Field(default_factory=lambda: constant(21 * 24.0, "duration"))
-    win: FitChance = Field(default_factory=lambda: FitChance(chance=0.25))
-
-
-QUEUE_DISCIPLINES: dict[str, str] = {
-    "fifo": "Oldest ready lead first",
-    "lifo": "Newest ready lead first",
-    "score": "Best-fit lead first",
-    "sla": "First contacts inside the SLA first, then the rest",
-}
-"""Queue disciplines by name: the built-in ones, and any registered with `register_discipline`."""
-Routing = Literal["pooled", "round_robin"]
-
-
-class Sales(Strict):
-    """The sales funnel: SAL queue, speed to lead, qualification and the AE pipeline."""
-
-    accept: Probability = 1.0
-    sdr: SdrPool = Field(default_factory=SdrPool)
-    queue: str = "fifo"
-    routing: Routing = "pooled"
-    sla: PositiveHours = 1.0
-    auto_touch: AutoTouch = Field(default_factory=AutoTouch)
-    decay: Decay = Field(default_factory=Decay)
-    patience: DurationDist | None = None
-    qualify: FitChance = Field(default_factory=lambda: FitChance(chance=0.45))
-    ae: AePool = Field(default_factory=AePool)
-    assisted_uplift: Factor = 1.0
-    deal_mrr: AmountDist = Field(default_factory=lambda: constant(500.0))
-
-    @field_validator("queue")
-    @classmethod
-    def _known_discipline(cls, value: str) -> str:
-        if value not in QUEUE_DISCIPLINES:
-            known = ", ".join(QUEUE_DISCIPLINES)
-            raise ValueError(f"expected one of {known} (or a discipline registered with register_discipline)")
-        return value
-
-    @field_validator("patience")
-    @classmethod
-    def _patience_positive(cls, value: Distribution | None) -> Distribution | None:
-        if value is not None and not value.mean() > 0:
-            raise ValueError("expected a patience above zero (leave patience out for leads that never give up)")
-        return value
-
-
 class Retention(Strict):
     """Customers pay monthly until they churn; poor fit churns faster; loyal ones expand."""
 
@@ -466,7 +254,7 @@ class Scenario(Strict):
     retention: Retention = Field(default_factory=Retention)
     costs: Costs = Field(default_factory=Costs)
 
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 
     @field_validator("currency")
     @classmethod
