@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from funnelsim.scenario import yaml_safety
 from funnelsim.scenario.distributions import FAMILIES
@@ -79,6 +80,7 @@ def load_scenario(
     """
     if source is None:
         source = "baseline"
+    lines: dict[tuple, Any]
     if isinstance(source, Mapping):
         data, origin, lines = copy.deepcopy(dict(source)), "<scenario>", {}
     else:
@@ -110,8 +112,8 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError(f"{where}: malformed YAML: {problem}") from None
+        what = getattr(error, "problem", None) or str(error)
+        raise ScenarioError(f"{where}: malformed YAML: {what}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -286,7 +288,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(error: dict[str, Any], path: tuple) -> str:
+def _message(error: ErrorDetails, path: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_fields(path[:-1])
