@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from funnelsim import NO_LEAD, LeadView, load_scenario, simulate
-from funnelsim.model.queues import DISCIPLINES, make_discipline
+from funnelsim.model.queues import DISCIPLINES, make_discipline, register_discipline
 from funnelsim.scenario.loader import ScenarioError
+from funnelsim.scenario.schema import QUEUE_DISCIPLINES
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -57,9 +58,118 @@ def test_sla_serves_first_contacts_inside_the_sla_before_breached_ones_and_follo
     assert drain("sla", [(3, False), (2, True)], now=2.5) == [2, 3]
 
 
+def steps(name: str, script: list[tuple[str, int, bool] | tuple[str, float]]) -> list[tuple[int, int]]:
+    """Run pushes ("push", lead, first_attempt) and pops ("pop", now); (lead handed out, length after) per pop."""
+    queue = make_discipline(name, LEADS)
+    out = []
+    for step in script:
+        if step[0] == "push":
+            queue.push(int(step[1]), bool(step[2]))  # type: ignore[misc]
+        else:
+            out.append((queue.pop(float(step[1])), len(queue)))
+    return out
+
+
+INTERLEAVED: list[tuple[str, int, bool] | tuple[str, float]] = [
+    ("push", 0, True), ("push", 1, True), ("pop", 1.0), ("push", 2, True), ("push", 0, False),
+    ("pop", 2.0), ("pop", 2.0), ("push", 3, True), ("pop", 3.0), ("pop", 3.0), ("pop", 3.0),
+]  # fmt: skip
+
+
+def test_fifo_interleaved_keeps_the_order_of_falling_due_follow_ups_included():
+    assert steps("fifo", INTERLEAVED) == [(0, 1), (1, 2), (2, 1), (0, 1), (3, 0), (NO_LEAD, 0)]
+
+
+def test_lifo_interleaved_always_takes_the_lead_pushed_last():
+    assert steps("lifo", INTERLEAVED) == [(1, 1), (0, 2), (2, 1), (3, 1), (0, 0), (NO_LEAD, 0)]
+
+
+def test_score_interleaved_takes_the_best_fit_waiting_and_ties_by_push_order():
+    # fits: lead 0 0.2, 1 0.9, 2 0.5, 3 0.9
+    assert steps("score", INTERLEAVED) == [(1, 1), (2, 2), (0, 1), (3, 1), (0, 0), (NO_LEAD, 0)]
+    # two leads of equal fit: the one pushed first, whichever lead number it has
+    assert drain("score", [(3, True), (1, True)], now=0.0) == [3, 1]
+    assert drain("score", [(1, False), (3, True)], now=0.0) == [1, 3]
+
+
+def test_sla_deadline_is_inclusive_and_a_breached_first_contact_joins_the_rest_behind_earlier_ones():
+    # lead 0 (SAL at 0, SLA 1.5 h): still inside at exactly 1.5
+    assert drain("sla", [(3, False), (0, True)], now=1.5) == [0, 3]
+    # just past it, it is breached; it joins the breached line behind the follow-up already waiting
+    assert drain("sla", [(3, False), (0, True)], now=1.5 + 1e-9) == [3, 0]
+    # inside the SLA the line keeps push order (the desk pushes MQLs in SAL order, which makes it
+    # earliest deadline first); it does not re-sort: lead 3 (deadline 4.5) pushed before 2 (3.5)
+    assert drain("sla", [(3, True), (2, True)], now=3.0) == [3, 2]
+
+
+def test_sla_length_counts_leads_inside_and_past_the_sla():
+    queue = make_discipline("sla", LEADS)
+    queue.push(0, True)
+    queue.push(1, False)
+    queue.push(2, True)
+    assert len(queue) == 3
+    assert queue.pop(10.0) == 1  # lead 0 and 2 move to the breached line behind follow-up 1
+    assert len(queue) == 2
+    assert [queue.pop(10.0), queue.pop(10.0), queue.pop(10.0)] == [0, 2, NO_LEAD]
+
+
+@pytest.mark.parametrize("name", sorted(DISCIPLINES))
+def test_every_registered_discipline_hands_out_each_push_once_and_counts_what_waits(name: str):
+    rng = np.random.default_rng(5)
+    big = LeadView(
+        sal_at=list(np.arange(50, dtype=float)), fit=list(rng.random(50)), channel=[i % 2 for i in range(50)],
+        channel_names=("web", "paid_search"), sla_hours=3.0,
+    )  # fmt: skip
+    queue = make_discipline(name, big)
+    pushed, handed = [], []
+    for t in range(50):
+        queue.push(t, True)
+        pushed.append(t)
+        if t % 3 == 2:
+            queue.push(t - 2, False)  # a follow-up of an earlier lead
+            pushed.append(t - 2)
+        if t % 2:
+            handed.append(queue.pop(float(t)))
+        assert len(queue) == len(pushed) - len(handed)
+    while (lead := queue.pop(60.0)) != NO_LEAD:
+        handed.append(lead)
+    assert sorted(handed) == sorted(pushed) and len(queue) == 0
+
+
+def test_a_registered_discipline_is_selectable_by_name_with_its_docstring_as_description():
+    @register_discipline("lowest_fit_first")
+    class LowestFitFirst:
+        """Worst-fit lead first, for a test."""
+
+        def __init__(self, leads: LeadView) -> None:
+            self.fit, self.waiting = leads.fit, []
+
+        def push(self, lead: int, first_attempt: bool) -> None:
+            self.waiting.append(lead)
+
+        def pop(self, now: float) -> int:
+            if not self.waiting:
+                return NO_LEAD
+            lead = min(self.waiting, key=lambda i: self.fit[i])
+            self.waiting.remove(lead)
+            return lead
+
+        def __len__(self) -> int:
+            return len(self.waiting)
+
+    try:
+        assert QUEUE_DISCIPLINES["lowest_fit_first"] == "Worst-fit lead first, for a test."
+        assert drain("lowest_fit_first", FIRSTS, now=0.0) == [0, 2, 1, 3]
+        assert load_scenario("baseline", ["sales.queue=lowest_fit_first"]).sales.queue == "lowest_fit_first"
+    finally:
+        DISCIPLINES.pop("lowest_fit_first", None)
+        QUEUE_DISCIPLINES.pop("lowest_fit_first", None)
+
+
 def test_an_empty_queue_hands_out_no_lead():
-    for name in ("fifo", "lifo", "score", "sla"):
-        assert make_discipline(name, LEADS).pop(0.0) == NO_LEAD
+    for name in DISCIPLINES:
+        queue = make_discipline(name, LEADS)
+        assert queue.pop(0.0) == NO_LEAD and len(queue) == 0
 
 
 def test_an_unknown_discipline_is_refused_with_the_known_names():
