@@ -16,7 +16,6 @@ from scipy import optimize, stats
 
 from funnelsim.calibrate.survival import Z95
 
-FAMILIES = ("lognormal", "gamma", "exponential")
 MIN_HOURS = 1.0 / 60  # a duration of zero (same-minute stamps) counts as one minute
 
 
@@ -34,19 +33,14 @@ class DurationFit:
     n: int
 
     def frozen(self) -> stats.rv_continuous:
-        return _frozen(self.family, self.params)
+        return FITTED[self.family].frozen(self.params)
 
     def quantile(self, p: float) -> float:
         return float(self.frozen().ppf(p))
 
     def spec(self) -> dict[str, dict[str, Any]]:
         """The fit as a scenario distribution."""
-        p = self.params
-        if self.family == "lognormal":
-            return {"lognormal": {"median": hours_text(p["median"]), "sigma": max(round(p["sigma"], 4), 0.001)}}
-        if self.family == "gamma":
-            return {"gamma": {"mean": hours_text(p["mean"]), "shape": max(round(p["shape"], 4), 0.001)}}
-        return {"exponential": {"mean": hours_text(p["mean"])}}
+        return FITTED[self.family].spec(self.params)
 
 
 def hours_text(hours: float) -> str:
@@ -58,32 +52,81 @@ def hours_text(hours: float) -> str:
     return f"{hours * 60:.4g}min"
 
 
-def _frozen(family: str, p: dict[str, float]) -> stats.rv_continuous:
-    if family == "lognormal":
+class FittedFamily:
+    """One family the calibration fits: its scipy law, its parameters from the optimiser's
+    (log) coordinates, a starting point, and the scenario distribution it writes."""
+
+    name: str
+
+    def frozen(self, p: dict[str, float]) -> stats.rv_continuous:
+        raise NotImplementedError
+
+    def params(self, theta: np.ndarray) -> dict[str, float]:
+        raise NotImplementedError
+
+    def start(self, observed: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def spec(self, p: dict[str, float]) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class LognormalFit(FittedFamily):
+    name = "lognormal"
+
+    def frozen(self, p: dict[str, float]) -> stats.rv_continuous:
         return stats.lognorm(p["sigma"], scale=p["median"])
-    if family == "gamma":
-        return stats.gamma(p["shape"], scale=p["mean"] / p["shape"])
-    return stats.expon(scale=p["mean"])
 
-
-def _params(family: str, theta: np.ndarray) -> dict[str, float]:
-    if family == "lognormal":
+    def params(self, theta: np.ndarray) -> dict[str, float]:
         return {"median": math.exp(theta[0]), "sigma": math.exp(theta[1])}
-    if family == "gamma":
-        return {"mean": math.exp(theta[0]), "shape": math.exp(theta[1])}
-    return {"mean": math.exp(theta[0])}
 
-
-def _start(family: str, observed: np.ndarray) -> np.ndarray:
-    logs = np.log(observed)
-    if family == "lognormal":
+    def start(self, observed: np.ndarray) -> np.ndarray:
+        logs = np.log(observed)
         return np.array([logs.mean(), math.log(max(logs.std(), 0.05))])
-    mean = observed.mean()
-    if family == "gamma":
+
+    def spec(self, p: dict[str, float]) -> dict[str, dict[str, Any]]:
+        return {"lognormal": {"median": hours_text(p["median"]), "sigma": max(round(p["sigma"], 4), 0.001)}}
+
+
+class GammaFit(FittedFamily):
+    name = "gamma"
+
+    def frozen(self, p: dict[str, float]) -> stats.rv_continuous:
+        return stats.gamma(p["shape"], scale=p["mean"] / p["shape"])
+
+    def params(self, theta: np.ndarray) -> dict[str, float]:
+        return {"mean": math.exp(theta[0]), "shape": math.exp(theta[1])}
+
+    def start(self, observed: np.ndarray) -> np.ndarray:
+        logs = np.log(observed)
+        mean = observed.mean()
         s = math.log(mean) - logs.mean()
         shape = (3 - s + math.sqrt((s - 3) ** 2 + 24 * s)) / (12 * s) if s > 0 else 10.0
         return np.array([math.log(mean), math.log(shape)])
-    return np.array([math.log(mean)])
+
+    def spec(self, p: dict[str, float]) -> dict[str, dict[str, Any]]:
+        return {"gamma": {"mean": hours_text(p["mean"]), "shape": max(round(p["shape"], 4), 0.001)}}
+
+
+class ExponentialFit(FittedFamily):
+    name = "exponential"
+
+    def frozen(self, p: dict[str, float]) -> stats.rv_continuous:
+        return stats.expon(scale=p["mean"])
+
+    def params(self, theta: np.ndarray) -> dict[str, float]:
+        return {"mean": math.exp(theta[0])}
+
+    def start(self, observed: np.ndarray) -> np.ndarray:
+        return np.array([math.log(observed.mean())])
+
+    def spec(self, p: dict[str, float]) -> dict[str, dict[str, Any]]:
+        return {"exponential": {"mean": hours_text(p["mean"])}}
+
+
+FITTED: dict[str, FittedFamily] = {f.name: f for f in (LognormalFit(), GammaFit(), ExponentialFit())}
+"""The duration families calibration fits, by name, in the order they are tried."""
+FAMILIES = tuple(FITTED)
 
 
 def fit_durations(
@@ -105,10 +148,11 @@ def fit_durations(
     scale = float(np.median(closed))  # fit in units of the median for a well-scaled optimum
     w, lo, c = won / scale, lost / scale, censored / scale
     mixture = not lost_known and len(c) > 0
+    law = FITTED[family]
 
     def negative_log_likelihood(theta: np.ndarray) -> float:
         k = len(theta) - (1 if mixture else 0)
-        dist = _frozen(family, _params(family, theta[:k]))
+        dist = law.frozen(law.params(theta[:k]))
         total = dist.logpdf(w).sum() + dist.logpdf(lo).sum()
         if mixture:
             share = 1.0 / (1.0 + math.exp(-theta[-1]))
@@ -117,7 +161,7 @@ def fit_durations(
             total += dist.logsf(c).sum()
         return -total if np.isfinite(total) else 1e300
 
-    start = _start(family, closed / scale)
+    start = law.start(closed / scale)
     if mixture:
         share0 = min(max(len(w) / (len(w) + len(c)), 1e-3), 1 - 1e-3)
         start = np.append(start, math.log(share0 / (1 - share0)))
@@ -126,13 +170,13 @@ def fit_durations(
     )
     theta = result.x
     k = len(theta) - (1 if mixture else 0)
-    unit = _params(family, theta[:k])
+    unit = law.params(theta[:k])
     params = {name: value * scale if name in ("median", "mean") else value for name, value in unit.items()}
     log_likelihood = -float(result.fun) - len(closed) * math.log(scale)  # back to densities per hour
     covariance = _inverse_hessian(negative_log_likelihood, theta)
 
     def median_of(t: np.ndarray) -> float:
-        return float(_frozen(family, _params(family, t[:k])).median()) * scale
+        return float(law.frozen(law.params(t[:k])).median()) * scale
 
     median = median_of(theta)
     gradient = _gradient(median_of, theta)
