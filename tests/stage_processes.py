@@ -12,6 +12,9 @@ Cohort accounting: leads arrive only before the horizon, and the model runs on u
 outcome; a lead still open then is censored and keeps its in-progress reason. Retention keeps
 two books: calendar time up to the horizon, and each customer's first cohort months.
 
+The file runs past 400 lines on purpose: it is one story, every stage in funnel order, read
+next to the batches it specifies.
+
 Two conventions keep the clock exact: a process that must be at time `t` waits `t` from the
 clock's zero, or a delay from a moment it already stands on (the sum is then the same float
 addition the batch does); and where the batch calls a numpy ufunc (log1p, power), the process

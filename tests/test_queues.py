@@ -13,6 +13,8 @@ from funnelsim.model.queues import DISCIPLINES, make_discipline, register_discip
 from funnelsim.scenario.loader import ScenarioError
 from funnelsim.scenario.schema import QUEUE_DISCIPLINES
 
+from .conftest import make_scenario
+
 README = Path(__file__).parents[1] / "README.md"
 
 LEADS = LeadView(
@@ -208,3 +210,88 @@ def test_the_readmes_own_discipline_registers_runs_and_changes_who_is_called_fir
     # same arrivals (common random numbers); paid leads jump the queue, so they wait less
     np.testing.assert_array_equal(mine.leads["sal_at"], fifo.leads["sal_at"])
     assert paid_wait(mine) < 0.8 * paid_wait(fifo)
+
+
+# --- in a whole replication: each discipline checked at every pick ---------------------
+
+BUSY_DESK = {
+    "horizon": "60d",
+    "channels": {"web": {"leads_per_week": 100, "fit": {"uniform": {"low": 0, "high": 1}}}},
+    "sales": {"sdr": {"count": 1, "handle_time": {"exponential": {"mean": "1.5h"}}}, "sla": "2h"},
+}
+
+
+def picks(discipline: str):
+    """For each first contact: the chosen lead and the leads that were waiting at that instant."""
+    records = simulate(make_scenario(**BUSY_DESK | {"sales": BUSY_DESK["sales"] | {"queue": discipline}}), 11)
+    sal, contact, fit = records.leads["sal_at"], records.leads["first_contact_at"], records.leads["fit"]
+    for lead in np.argsort(contact):
+        t = contact[lead]
+        if np.isnan(t):
+            break
+        waiting = np.flatnonzero((sal <= t) & ((contact > t) | np.isnan(contact)))
+        if len(waiting):
+            yield lead, waiting, t, sal, fit
+
+
+@pytest.mark.parametrize(
+    ("discipline", "check"),
+    [
+        ("fifo", lambda lead, waiting, t, sal, fit: sal[lead] <= sal[waiting].min()),
+        ("lifo", lambda lead, waiting, t, sal, fit: sal[lead] >= sal[waiting].max()),
+        ("score", lambda lead, waiting, t, sal, fit: fit[lead] >= fit[waiting].max()),
+    ],
+)
+def test_queue_discipline_picks_the_right_lead(discipline, check):
+    checked = 0
+    for lead, waiting, t, sal, fit in picks(discipline):
+        assert check(lead, waiting, t, sal, fit), f"{discipline} picked lead {lead} at t={t:.3f}"
+        checked += 1
+    assert checked > 200  # the queue was busy enough for the check to mean something
+
+
+def test_sla_discipline_serves_leads_inside_the_sla_first():
+    checked = 0
+    for lead, waiting, t, sal, _ in picks("sla"):
+        inside = waiting[sal[waiting] + 2.0 >= t]
+        if len(inside):
+            assert sal[lead] + 2.0 >= t, f"breached lead chosen at t={t:.3f} while {len(inside)} were inside the SLA"
+            assert sal[lead] <= sal[inside].min()  # earliest deadline among those inside
+            checked += 1
+    assert checked > 100
+
+
+def test_sla_queue_beats_fifo_on_sla_attainment_under_load():
+    def attained(queue):
+        records = simulate(make_scenario(**BUSY_DESK | {"sales": BUSY_DESK["sales"] | {"queue": queue}}), 11)
+        delay = records.leads["first_contact_at"] - records.leads["sal_at"]
+        return np.count_nonzero(delay <= 2.0) / np.count_nonzero(~np.isnan(records.leads["sal_at"]))
+
+    assert attained("sla") > attained("fifo") + 0.05
+
+
+def test_round_robin_gives_lead_k_to_rep_k_mod_n():
+    records = simulate(make_scenario(sales={"sdr": {"count": 3}, "routing": "round_robin"}), 2)
+    order = np.argsort(records.leads["sal_at"], kind="stable")
+    assert np.array_equal(records.leads["sdr"][order], np.arange(len(order)) % 3)
+
+
+def test_pooled_routing_answers_faster_than_round_robin():
+    def mean_wait(routing):
+        scenario = make_scenario(
+            channels={"web": {"leads_per_week": 400}},
+            sales={"sdr": {"count": 3, "handle_time": {"exponential": {"mean": "1h"}}}, "routing": routing},
+        )
+        records = simulate(scenario, 9)
+        return np.nanmean(records.leads["first_contact_at"] - records.leads["sal_at"])
+
+    assert mean_wait("pooled") < 0.7 * mean_wait("round_robin")
+
+
+def test_changing_the_sales_policy_keeps_the_arrivals():
+    base = make_scenario(**BUSY_DESK)
+    lifo = make_scenario(**BUSY_DESK | {"sales": BUSY_DESK["sales"] | {"queue": "lifo"}})
+    a, b = simulate(base, 7).leads, simulate(lifo, 7).leads
+    assert np.array_equal(a["arrival_at"], b["arrival_at"])
+    assert np.array_equal(a["fit"], b["fit"])
+    assert not np.array_equal(a["first_contact_at"], b["first_contact_at"], equal_nan=True)

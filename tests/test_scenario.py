@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
-from funnelsim.scenario.distributions import parse_distribution
+from funnelsim.scenario.distributions import FAMILIES, Distribution, parse_distribution, register
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios, load_scenario
 from funnelsim.scenario.units import parse_duration_hours
 
@@ -42,6 +44,76 @@ def test_gamma_and_empirical_means():
     table = parse_distribution({"empirical": {"values": [100, 1000], "weights": [3, 1]}}, "amount")
     assert table.mean() == 325.0
     assert table.sample(rng, 100_000).mean() == pytest.approx(325.0, rel=0.02)
+
+
+SPECS = {
+    "constant": ("12min", 0.2, "constant(value=0.2)"),
+    "exponential": ({"exponential": {"mean": "30min"}}, 0.5, "exponential(mean=0.5)"),
+    "lognormal": ({"lognormal": {"median": "1h", "sigma": 0.5}}, math.exp(0.125), "lognormal(median=1.0, sigma=0.5)"),
+    "gamma": ({"gamma": {"mean": "2h", "shape": 4}}, 2.0, "gamma(mean=2.0, shape=4.0)"),
+    "uniform": ({"uniform": {"low": "1h", "high": "3h"}}, 2.0, "uniform(low=1.0, high=3.0)"),
+    "empirical": (
+        {"empirical": {"values": ["1h", "4h"], "weights": [3, 1]}}, 1.75,
+        "empirical(values=(1.0, 4.0), weights=(3.0, 1.0))",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", sorted(SPECS))
+def test_each_duration_family_parses_to_its_class_with_its_mean_and_description(family):
+    spec, mean, described = SPECS[family]
+    dist = parse_distribution(spec, "duration")
+    assert type(dist) is FAMILIES[family] and dist.family == family
+    assert dist.mean() == pytest.approx(mean, rel=1e-12)
+    assert dist.describe() == described
+    assert parse_distribution(dist.to_spec(), "duration") == dist  # the spec it writes reads back the same
+
+
+def test_every_family_is_covered_by_a_test():
+    assert set(SPECS) | {"beta"} == set(FAMILIES)
+    beta = parse_distribution({"beta": [2, 6]}, "fraction")
+    assert beta.mean() == 0.25 and beta.describe() == "beta(a=2.0, b=6.0)"
+
+
+def test_a_new_family_is_one_registered_class():
+    @register
+    @dataclass(frozen=True)
+    class Triangular(Distribution):
+        family: ClassVar[str] = "triangular"
+        accepts: ClassVar[tuple[str, ...]] = ("low", "mode", "high")
+        low: float
+        mode: float
+        high: float
+
+        @classmethod
+        def parse(cls, args: dict[str, Any], kind: Any) -> Distribution:
+            return cls(*(parse_distribution(args[k], kind).mean() for k in cls.accepts), kind=kind)
+
+        def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+            return rng.triangular(self.low, self.mode, self.high, size)
+
+        def mean(self) -> float:
+            return (self.low + self.mode + self.high) / 3
+
+    try:
+        handle_time = {"triangular": {"low": "5min", "mode": "10min", "high": "45min"}}
+        handle = make_scenario(sales={"sdr": {"handle_time": handle_time}}).sales.sdr.handle_time
+        assert handle.mean() == pytest.approx((5 + 10 + 45) / 60 / 3)
+        assert handle.describe() == f"triangular(low={5 / 60}, mode={10 / 60}, high=0.75)"
+        unknown = r"unknown parameter\(s\) \['peak'\] for triangular; expected low, mode, high"
+        with pytest.raises(ScenarioError, match=unknown):
+            make_scenario(sales={"sdr": {"handle_time": {"triangular": {"peak": "5min"}}}})
+    finally:
+        FAMILIES.pop("triangular")
+
+
+def test_the_same_seed_draws_the_same_numbers_as_numpy_directly():
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    lognormal = parse_distribution({"lognormal": {"median": "1h", "p90": "3h"}}, "duration")
+    expected = np.exp(rng_b.normal(0.0, math.log(3) / 1.2815515655446004, 5))
+    np.testing.assert_array_equal(lognormal.sample(rng_a, 5), expected)
+    gamma = parse_distribution({"gamma": {"mean": "2h", "shape": 4}}, "duration")
+    np.testing.assert_array_equal(gamma.sample(rng_a, 5), rng_b.gamma(4.0, 0.5, 5))
 
 
 @pytest.mark.parametrize("source", ["baseline", "speed-to-lead", None])
@@ -168,4 +240,13 @@ def test_expected_leads_counts_bursts():
         channels={"web": {"leads_per_week": 70, "bursts": [{"at": "2026-01-07", "extra_leads": 30}]}}
     )
     assert scenario.expected_leads() == pytest.approx(70 * 4 + 30)
-    assert math.isfinite(scenario.horizon)
+
+
+def test_expected_leads_counts_only_the_part_of_a_burst_inside_the_horizon():
+    # 28 days from Monday 2026-01-05: the horizon is 2026-02-02 00:00; each burst is half inside
+    bursts = [
+        {"at": "2026-02-01T12:00", "extra_leads": 30, "over": "1d"},  # its second half runs past the horizon
+        {"at": "2026-01-04T12:00", "extra_leads": 10, "over": "1d"},  # its first half is before the clock's zero
+    ]
+    scenario = make_scenario(channels={"web": {"leads_per_week": 0, "bursts": bursts}})
+    assert scenario.expected_leads() == pytest.approx(15 + 5)

@@ -23,9 +23,9 @@ from simpy.events import Event
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.columns import bools, floats, ints
 from funnelsim.model.environment import DealCloses
-from funnelsim.model.records import R
+from funnelsim.model.records import Reason
 
-ASSISTED, DEAL_LOST = R["assisted"], R["deal_lost"]
+ASSISTED, DEAL_LOST = int(Reason.ASSISTED), int(Reason.DEAL_LOST)  # plain ints for the memoryview writes
 
 
 class DealColumns(Protocol):

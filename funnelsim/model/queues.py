@@ -23,6 +23,8 @@ from funnelsim.scenario.schema import QUEUE_DISCIPLINES
 
 NO_LEAD = -1
 """What `pop` returns when no lead is waiting."""
+NO_CHANNEL = -1
+"""What `LeadView.channel_code` returns for a channel the scenario does not have."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,8 @@ class LeadView:
     sla_hours: float  # the scenario's first-response SLA
 
     def channel_code(self, name: str) -> int:
-        """The code of a channel by name (-1 if the scenario has no such channel)."""
-        return self.channel_names.index(name) if name in self.channel_names else -1
+        """The code of a channel by name (NO_CHANNEL if the scenario has no such channel)."""
+        return self.channel_names.index(name) if name in self.channel_names else NO_CHANNEL
 
 
 class QueueDiscipline(Protocol):

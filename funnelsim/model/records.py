@@ -177,7 +177,8 @@ class LeadColumns:
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in LEAD_COLUMNS:
             raise KeyError(name)
-        return getattr(self, name)  # type: ignore[no-any-return]
+        column: np.ndarray = getattr(self, name)
+        return column
 
     def __setitem__(self, name: str, values: np.ndarray) -> None:
         if name not in LEAD_COLUMNS:

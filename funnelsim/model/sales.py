@@ -37,12 +37,12 @@ from funnelsim.model.decay import InterestCurve, no_decay
 from funnelsim.model.environment import DeskEnvironment, LeadDue
 from funnelsim.model.pipeline import AePipeline
 from funnelsim.model.queues import NO_LEAD, LeadView, QueueDiscipline, make_discipline
-from funnelsim.model.records import R
+from funnelsim.model.records import NO_REASON, NO_REP, Reason
 
 INF = math.inf
-UNRESOLVED = -1
-NO_REP = -1
-NOT_QUALIFIED, UNREACHED, ABANDONED = R["not_qualified"], R["unreached"], R["abandoned"]
+UNRESOLVED = NO_REASON  # a lead the desk has not settled yet
+# plain ints: written one lead at a time through memoryviews on the hot path
+NOT_QUALIFIED, UNREACHED, ABANDONED = int(Reason.NOT_QUALIFIED), int(Reason.UNREACHED), int(Reason.ABANDONED)
 
 
 @dataclass
@@ -385,9 +385,9 @@ class SalesDesk:
         reason = out.reason
         unresolved = (reason == UNRESOLVED) & ~inputs.trial
         in_opportunity = unresolved & ~np.isnan(out.sql_at)
-        reason[in_opportunity] = R["in_opportunity"]
+        reason[in_opportunity] = Reason.IN_OPPORTUNITY
         waiting = unresolved & ~in_opportunity
         gone = waiting & (inputs.abandon_at <= horizon) & ~at_work & (inputs.sal_at < horizon)
         reason[gone] = ABANDONED
         out.ended_at[gone] = inputs.abandon_at[gone]
-        reason[waiting & ~gone] = R["in_sal"]
+        reason[waiting & ~gone] = Reason.IN_SAL
