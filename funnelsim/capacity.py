@@ -343,7 +343,7 @@ def _pipeline_warnings(
         return []
     ae = scenario.sales.ae
     has_measure = rows is not None and "ae_offered_load" in rows.index
-    measured = float(rows.loc["ae_offered_load", "mean"]) if has_measure else None  # type: ignore[union-attr]
+    measured = float(rows["mean"]["ae_offered_load"]) if rows is not None and has_measure else None
     load = pipeline.load if measured is None or not math.isfinite(measured) else measured
     busy = load * pipeline.slots
     sqls_per_week = busy * HOURS_PER_WEEK / pipeline.hold_hours if pipeline.hold_hours > 0 else math.nan
@@ -385,9 +385,9 @@ def _growth(rows: pd.DataFrame | None, window_weeks: float) -> dict[str, float]:
     for level, growth in GROWTH_OF_LEVEL.items():
         if level not in rows.index or growth not in rows.index:
             continue
-        slope, low = float(rows.loc[growth, "mean"]), float(rows.loc[growth, "ci_low"])
+        slope, low = float(rows["mean"][growth]), float(rows["ci_low"][growth])
         rise = slope * window_weeks
-        mean_level = float(rows.loc[level, "mean"])
+        mean_level = float(rows["mean"][level])
         if math.isfinite(low) and low > 0 and rise >= max(MIN_GROWTH, GROWTH_SHARE * mean_level):
             found[level] = slope
     return found

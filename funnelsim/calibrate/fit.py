@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
 
 from funnelsim.calibrate.families import DurationFit, best_fit, hours_text
 from funnelsim.calibrate.survival import CENSORED, COMPETING, REACHED, Incidence, cumulative_incidence
@@ -375,7 +375,7 @@ def calibrate(table: LeadTable, name: str = "calibrated", deal_kind: str = "mrr"
         if has_fit and fit_column is not None:
             resolved = begun & (f[target].notna() | _ended(f, target)).to_numpy()
             chance, weight, se = _linear_fit_effect(fit_column[resolved], f[target].notna().to_numpy()[resolved])
-            mean_effect = np.mean((1 - weight) + weight * fit_column[begun])
+            mean_effect = float(np.mean((1 - weight) + weight * fit_column[begun]))
             chance = min(pooled.final / mean_effect, 1.0) if mean_effect > 0 else pooled.final
             implied = {}
             for channel in b.channels:
@@ -709,9 +709,9 @@ def _response(b: _Builder, sales_entry: str, has_sql: bool, sales: dict[str, Any
     table.loc[usable.index, "factor_high"] = np.sqrt(ratio * np.exp(1.96 * se)).to_numpy()
     b.decay_buckets = table
     points: list[list[Any]] = [[hours_text(0.0), 1.0]]
-    for (_, row), value in zip(usable.iterrows(), factor):
-        if row["median_delay_hours"] > 0:
-            points.append([hours_text(row["median_delay_hours"]), round(float(value), 4)])
+    for (_, bucket), value in zip(usable.iterrows(), factor):
+        if bucket["median_delay_hours"] > 0:
+            points.append([hours_text(bucket["median_delay_hours"]), round(float(value), 4)])
     b.note(
         ("sales", "decay"),
         f"conversion to {'SQL' if has_sql else 'won'} by response-delay bucket relative to "

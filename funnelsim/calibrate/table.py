@@ -224,7 +224,8 @@ def load_leads(
             elif name in ("deal_mrr", "fit"):
                 out[name] = _numbers(table[col], path, col, name)
             else:
-                out[name] = table[col].astype("string").str.strip().replace("", pd.NA).to_numpy()
+                text = table[col].astype("string").str.strip()
+                out[name] = text.mask(text == "", pd.NA).to_numpy()
         tables.append((path, out))
 
     frame = tables[0][1].rename(columns={"_row": "_lead_row"})

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -116,7 +116,7 @@ def _run_on_processes(
 
 def _one_pool(
     task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], workers: int
-) -> Iterator[tuple[int, Any]]:
+) -> Generator[tuple[int, Any], None, list[int]]:
     """Run `batch` on one pool; yields results; returns the indices that finished."""
     before = {p.pid for p in multiprocessing.active_children()}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)

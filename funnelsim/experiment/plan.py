@@ -137,8 +137,7 @@ class Team:
     def figure(self, name: str) -> tuple[float, float, float]:
         if name not in self.summary.index:
             return math.nan, math.nan, math.nan
-        row = self.summary.loc[name]
-        return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+        return _figure(self.summary, name)
 
 
 def team_label(counts: Mapping[str, int]) -> str:
@@ -398,8 +397,7 @@ def plan(
 def _figure(summary: pd.DataFrame, name: str) -> tuple[float, float, float]:
     if name not in summary.index:
         return math.nan, math.nan, math.nan
-    row = summary.loc[name]
-    return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+    return float(summary["mean"][name]), float(summary["ci_low"][name]), float(summary["ci_high"][name])
 
 
 def _run(

@@ -95,9 +95,9 @@ def measure(result: RunResult, precision: float, names: Sequence[str], max_reps:
     summary = result.summary.set_index("metric")
     report = PrecisionReport(len(result.replications), max_reps)
     for name in names:
-        if name not in summary.index or not math.isfinite(summary.loc[name, "mean"]):
+        if name not in summary.index or not math.isfinite(summary["mean"][name]):
             continue  # a figure undefined in this scenario (no SDRs, no customers) has no interval to narrow
-        mean, low, high = (float(summary.loc[name, c]) for c in ("mean", "ci_low", "ci_high"))
+        mean, low, high = (float(summary[c][name]) for c in ("mean", "ci_low", "ci_high"))
         half = (high - low) / 2 if math.isfinite(low) else math.inf
         report.figures.append(FigurePrecision(name, mean, half, tolerance(name, mean, precision)))
     return report

@@ -84,8 +84,8 @@ class RunResult:
 
     def figure(self, name: str) -> tuple[float, float, float]:
         """(mean, ci_low, ci_high) of one metric."""
-        row = self.summary.set_index("metric").loc[name]
-        return float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+        table = self.summary.set_index("metric")
+        return float(table["mean"][name]), float(table["ci_low"][name]), float(table["ci_high"][name])
 
     # Notebook display, charts and saving are the report layer's (report/notebook.py; see experiment/display.py).
     def __repr__(self) -> str:
@@ -308,7 +308,7 @@ class CompareResult:
             differences = self.differences[result.scenario.name].set_index("metric")
             for figure, name in INCREMENTAL_FIGURES.items():
                 for column in ("difference", "ci_low", "ci_high"):
-                    value = differences.loc[figure, column] if figure in differences.index else math.nan
+                    value = differences[column][figure] if figure in differences.index else math.nan
                     row[f"{name}_{column}" if column != "difference" else name] = float(value)
             ratio, low, high, n = metrics.paired_ratio(base, _succeeded(result), "total_spend", "customers")
             row.update(cost_per_extra_customer=ratio, cost_per_extra_customer_ci_low=low)
@@ -412,7 +412,7 @@ def sweep(
     results = []
     for value in values:
         if isinstance(overrides, Mapping):
-            these: Any = dict(base) | {key: value}
+            these: Any = dict(overrides) | {key: value}
         else:
             these = [*base, f"{key}={value}"]
         results.append(run(load_scenario(source, these), reps, seed, **options))

@@ -220,10 +220,10 @@ def sensitivity(
             row: dict[str, Any] = {"parameter": p.key, "low": p.low, "base": p.base, "high": p.high, "metric": name}
             row["base_mean"] = base.figure(name)[0] if name in set(base.summary["metric"]) else math.nan
             for side, diff in (("low", low_diff), ("high", high_diff)):
-                entry = diff.loc[name] if name in diff.index else None
-                row[f"{side}_effect"] = float(entry["difference"]) if entry is not None else math.nan
-                row[f"{side}_ci_low"] = float(entry["ci_low"]) if entry is not None else math.nan
-                row[f"{side}_ci_high"] = float(entry["ci_high"]) if entry is not None else math.nan
+                found = name in diff.index
+                row[f"{side}_effect"] = float(diff["difference"][name]) if found else math.nan
+                row[f"{side}_ci_low"] = float(diff["ci_low"][name]) if found else math.nan
+                row[f"{side}_ci_high"] = float(diff["ci_high"][name]) if found else math.nan
             row["swing"] = abs(row["high_effect"] - row["low_effect"])
             rows.append(row)
     table = pd.DataFrame(rows).sort_values(["metric", "swing"], ascending=[True, False], kind="stable")

@@ -56,7 +56,7 @@ def crm_frame(records: Records, scenario: Scenario) -> pd.DataFrame:
             "lead_id": [f"L{i:07d}" for i in range(records.n_leads)],
             "created_at": stamp["created_at"],
             "mql_at": stamp["mql_at"],
-            "channel": pd.Categorical.from_codes(leads["channel"], records.channel_names),
+            "channel": pd.Categorical.from_codes(leads["channel"], pd.Index(records.channel_names)),
             "first_touch_at": stamp["first_touch_at"],
             "sql_at": stamp["sql_at"],
             "won_at": stamp["won_at"],

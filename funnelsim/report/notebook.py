@@ -27,11 +27,8 @@ def _figures_line(result: RunResult) -> str:
     parts = []
     for metric, unit in SHORT_FIGURES:
         if metric in table.index:
-            row = table.loc[metric]
-            parts.append(
-                f"{metric} {format_value(row['mean'], unit, currency)} "
-                f"{format_interval(row['ci_low'], row['ci_high'], unit)}"
-            )
+            mean, low, high = (float(table[column][metric]) for column in ("mean", "ci_low", "ci_high"))
+            parts.append(f"{metric} {format_value(mean, unit, currency)} {format_interval(low, high, unit)}")
     return "; ".join(parts)
 
 

@@ -75,7 +75,8 @@ def manifest(
         "seed": result.seed,
         "replications": len(result.replications),
         "failed_replications": [
-            {"replication": int(row.replication), "error": row.error} for row in failed.itertuples()
+            {"replication": int(replication), "error": error}
+            for replication, error in zip(failed["replication"], failed["error"])
         ],
         "notes": result.notes,
         "versions": versions(),
