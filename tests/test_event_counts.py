@@ -7,6 +7,8 @@ then update the number (and say why in the commit).
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,23 @@ def test_same_seed_gives_the_same_records_and_event_count():
         np.testing.assert_array_equal(column, second.leads[name], err_msg=name)
     np.testing.assert_array_equal(first.attempt_start, second.attempt_start)
     np.testing.assert_array_equal(first.attempt_sdr, second.attempt_sdr)
+
+
+def test_a_finished_desk_leaves_no_per_lead_column_waiting_for_the_garbage_collector():
+    # the events pending at the horizon refer, through cycles, to the desk's processes; the
+    # desk stops them and lets go of its columns (memoryviews of the per-lead arrays) itself,
+    # so at 1M leads ~40 MB are freed at once, not at the next full collection (the process
+    # desk before this left 21 views behind on this scenario)
+    def live_views() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, memoryview))
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = live_views()
+        _records(OFFICE, "sales.ae.count=unlimited")
+        _records(OFFICE, "sales.sdr.count=unlimited")
+        left = live_views() - before
+    finally:
+        gc.enable()
+    assert left == 0

@@ -57,6 +57,7 @@ class AePipeline:
         self.opened = 0  # slots whose process has started
         self.waiting: deque[int] = deque()  # deals waiting for a slot, oldest first
         self.idle_slots: deque[Event] = deque()  # wake-up events of slots with no deal, longest idle first
+        self.stories: list[Generator[Event, object, None]] = []  # the slots' processes
         self.calendar = calendar
         self.cycle = floats(cycle_hours)
         self.wins = bools(win_draw < win_chance)
@@ -71,7 +72,9 @@ class AePipeline:
             self.idle_slots.popleft().succeed()
         elif self.capacity is None or self.opened < self.capacity:
             self.opened += 1
-            self.env.process(self.ae_slot())
+            story = self.ae_slot()
+            self.stories.append(story)
+            self.env.process(story)
 
     def ae_slot(self) -> Generator[Event, object, None]:
         """An AE slot's working life: take the oldest waiting deal, start it at the next open hour,

@@ -178,6 +178,8 @@ class SalesDesk:
         min_gap_hours: float = 0.0,
     ) -> None:
         self.env = DeskEnvironment()
+        self.stories: list[Generator[Event, object, None]] = []  # the desk's processes, SDR shifts
+        self.events_scheduled = 0  # events put on the calendar, SimPy's own included: set by `run`
         m = len(leads.sal_at)
         self.m = m
         self.inputs = leads
@@ -233,17 +235,32 @@ class SalesDesk:
     def run(self) -> SalesOutcome:
         env = self.env
         for rep in range(self.reps):
-            env.process(self.sdr_shift(rep, self.queues[rep % self.n_queues]))
+            self.start(self.sdr_shift(rep, self.queues[rep % self.n_queues]))
         if self.unlimited:
             self.feed(self.queues[0])
         env.run(until=self.horizon)
         self._close_books()
-        return self.out
+        out = self.out
+        self._let_go()
+        return out
 
-    @property
-    def events_scheduled(self) -> int:
-        """Events put on the calendar, SimPy's own included (the run's `until` event among them)."""
-        return self.env.events_scheduled
+    def start(self, story: Generator[Event, object, None]) -> None:
+        """Start a process of the desk (kept, to be stopped when the run is over)."""
+        self.stories.append(story)
+        self.env.process(story)
+
+    def _let_go(self) -> None:
+        """The run is over. The events still pending at the horizon refer, through reference cycles
+        (event -> process -> generator -> desk -> environment -> event), to the desk and every
+        per-lead array it holds, which would stay in memory until the next full garbage
+        collection. Stop the processes and drop everything but the outcome and the event count."""
+        events, out = self.env.events_scheduled, self.out  # (the run's `until` event among them)
+        for story in [*self.stories, *self.pipeline.stories]:
+            story.close()
+        for part in [*self.queues, self.pipeline]:
+            vars(part).clear()
+        vars(self).clear()
+        self.events_scheduled, self.out = events, out
 
     # --- the story -----------------------------------------------------------------------
 
@@ -268,7 +285,7 @@ class SalesDesk:
         if queue.idle_reps:
             queue.idle_reps.popleft().succeed()
         elif self.unlimited:
-            self.env.process(self.sdr_shift(NO_REP, queue))
+            self.start(self.sdr_shift(NO_REP, queue))
 
     def sdr_shift(self, rep: int, queue: SalQueue) -> Generator[Event, object, None]:
         """An SDR's working life: on shift, take the next lead, call it, follow up; wait when idle."""
