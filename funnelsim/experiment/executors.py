@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -171,7 +171,7 @@ def one_pool(executor: str = "processes", workers: int | None = None) -> Iterato
 
 def _one_pool(
     task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], workers: int, isolate: bool = False
-) -> Iterator[tuple[int, Any]]:
+) -> Generator[tuple[int, Any], None, list[int]]:
     """Run `batch` on one pool (the shared one, unless isolating); yields results; returns the indices
     that finished."""
     shared = None if isolate else _shared_pool.get()
@@ -201,7 +201,7 @@ def _one_pool(
 
 def _on_shared_pool(
     task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], shared: SharedPool
-) -> Iterator[tuple[int, Any]]:
+) -> Generator[tuple[int, Any], None, list[int]]:
     pool = shared.get()
     finished: list[int] = []
     broken = False
