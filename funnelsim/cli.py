@@ -610,10 +610,8 @@ def sweep(
     from funnelsim.experiment.points import PointStore
     from funnelsim.experiment.precision import check_precision
     from funnelsim.experiment.runner import SweepResult
-    from funnelsim.report.decision_charts import grid_chart
     from funnelsim.report.formatting import figure_info, format_interval, format_value
-    from funnelsim.report.outputs import write_sweep
-    from funnelsim.report.results import write_atomically
+    from funnelsim.report.outputs import write_grid, write_sweep
 
     with user_errors():
         specs = _vary_specs(vary, param, values)
@@ -677,19 +675,12 @@ def sweep(
         highlight=False,
     )
 
-    def fill(folder: Path) -> None:
-        tidy.to_csv(folder / "sweep.csv", index=False)
-        charts = folder / "charts"
-        charts.mkdir()
-        for name in wanted:
-            grid_chart(tidy[tidy["metric"] == name].reset_index(drop=True), keys, name, charts / f"{_slug(name)}.png")
-
     if len(keys) == 1:  # one parameter: the full results folder (manifest, charts, report-ready)
         values = [setting[keys[0]] for setting in outcome.settings]
         swept = SweepResult(keys[0], values, list(outcome.results))
         write_sweep(swept, wanted, slot, command=["funnelsim", *sys.argv[1:]])
-    else:
-        write_atomically(slot, fill)
+    else:  # a grid: sweep.csv, a manifest, and a heatmap per metric for two fields
+        write_grid(outcome, wanted, slot, command=["funnelsim", *sys.argv[1:]])
     out_console.print(f"sweep written to {escape(str(target))}/")
 
 

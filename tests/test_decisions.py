@@ -78,9 +78,46 @@ def test_a_second_vary_gives_the_full_factorial_grid_and_a_rerun_computes_nothin
     answered = table[table["metric"] == "answered_within_1h"].set_index(["sales.sdr.count", "sales.queue"])["mean"]
     assert answered[(4, "fifo")] > answered[(1, "fifo")] + 0.2  # one SDR answers far fewer within the hour
     assert answered[(1, "lifo")] > answered[(1, "fifo")]  # newest-first answers the fresh leads when overloaded
+    _check_the_grid_folder(tmp_path / "one", table)
     second = invoke(*args, "--out", str(tmp_path / "two"))
     assert "points: 0 computed, 8 reused" in second.output
     assert pd.read_csv(tmp_path / "two" / "sweep.csv").equals(table)
+
+
+def _check_the_grid_folder(folder, table):
+    """A two-field sweep's folder: a manifest like other results folders, a heatmap per metric whose
+    cells are the table's means, and a report with the decision table."""
+    import json
+
+    import numpy as np
+
+    from funnelsim.report.folder import open_folder
+    from funnelsim.report.outputs import folder_charts
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep" and manifest["params"] == ["sales.sdr.count", "sales.queue"]
+    assert manifest["metrics"] == ["answered_within_1h", "abandon_rate"] and manifest["replications"] == 3
+    assert [p["setting"] for p in manifest["points"]] == [
+        {"sales.sdr.count": c, "sales.queue": q} for c in (1, 2, 3, 4) for q in ("fifo", "lifo")
+    ]
+    assert sorted(p.name for p in (folder / "charts").iterdir()) == ["abandon_rate.png", "answered_within_1h.png"]
+    charts = {chart.name: chart for chart in folder_charts(open_folder(folder))}
+    for metric in ("answered_within_1h", "abandon_rate"):
+        chart = charts[metric]
+        means = table[table["metric"] == metric].pivot(index="sales.queue", columns="sales.sdr.count", values="mean")
+        assert chart.notes["across"] == [1, 2, 3, 4] and chart.notes["down"] == ["fifo", "lifo"]
+        np.testing.assert_allclose(chart.notes["means"], means.loc[["fifo", "lifo"], [1, 2, 3, 4]].to_numpy())
+        shown = np.asarray(chart.figure.axes[0].images[0].get_array())  # the colours: the means, in %
+        np.testing.assert_allclose(shown, 100 * means.loc[["fifo", "lifo"], [1, 2, 3, 4]].to_numpy())
+        best = chart.data[chart.data["best"]]
+        part = table[table["metric"] == metric]
+        expected = part.loc[part["mean"].idxmax() if metric == "answered_within_1h" else part["mean"].idxmin()]
+        assert len(best) == 1 and best.iloc[0]["mean"] == expected["mean"]
+    report = invoke("report", str(folder))
+    assert report.exit_code == 0, report.output
+    html = (folder / "report.html").read_text()
+    assert "sales.sdr.count, sales.queue" in html and "<td>4, fifo</td>" in html
+    assert html.count("data:image/png;base64,") == 2
 
 
 def test_an_interrupted_grid_keeps_every_finished_point(tmp_path):

@@ -13,6 +13,8 @@ import socket
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -94,7 +96,8 @@ def _run_on_processes(
         isolate = rounds > PARALLEL_POOL_ROUNDS
         batches = [[i] for i in pending] if isolate else [list(pending)]
         for batch in batches:
-            finished = yield from _one_pool(task, arguments, batch, 1 if isolate else min(workers, len(batch)))
+            size = 1 if isolate else min(workers, len(batch))
+            finished = yield from _one_pool(task, arguments, batch, size, isolate)
             for index in finished:
                 pending.remove(index)
             if isolate and batch[0] in pending:
@@ -114,10 +117,66 @@ def _run_on_processes(
             )
 
 
+class SharedPool:
+    """One local process pool that every `run_tasks` call inside `one_pool()` reuses."""
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or default_workers()
+        self.pool: ProcessPoolExecutor | None = None
+        self.before: set[int | None] = set()
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.before = {p.pid for p in multiprocessing.active_children()}
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_ignore_interrupts)
+        return self.pool
+
+    def discard(self) -> None:
+        """Drop a broken pool (a worker died); the next `get` starts a fresh one."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            _join_workers(self.before)
+            self.pool = None
+
+    def stop(self) -> None:
+        """On an interruption: kill the workers, no waiting."""
+        if self.pool is not None:
+            _stop_workers(self.before)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+_shared_pool: ContextVar[SharedPool | None] = ContextVar("funnelsim_shared_pool", default=None)
+
+
+@contextmanager
+def one_pool(executor: str = "processes", workers: int | None = None) -> Iterator[None]:
+    """Run every `run_tasks` call inside on one process pool, started once and stopped at the end
+    (DESIGN: one pool serves a whole command). Other executors are left as they are."""
+    executor = getattr(executor, "value", executor)
+    if executor != "processes" or (workers or default_workers()) == 1 or _shared_pool.get() is not None:
+        yield
+        return
+    shared = SharedPool(workers)
+    token = _shared_pool.set(shared)
+    try:
+        yield
+    except BaseException:
+        shared.stop()
+        raise
+    finally:
+        _shared_pool.reset(token)
+    shared.discard()
+
+
 def _one_pool(
-    task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], workers: int
+    task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], workers: int, isolate: bool = False
 ) -> Generator[tuple[int, Any], None, list[int]]:
-    """Run `batch` on one pool; yields results; returns the indices that finished."""
+    """Run `batch` on one pool (the shared one, unless isolating); yields results; returns the indices
+    that finished."""
+    shared = None if isolate else _shared_pool.get()
+    if shared is not None:
+        return (yield from _on_shared_pool(task, arguments, batch, shared))
     before = {p.pid for p in multiprocessing.active_children()}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
     finished: list[int] = []
@@ -137,6 +196,27 @@ def _one_pool(
         raise
     pool.shutdown(wait=False, cancel_futures=True)
     _join_workers(before)  # a worker killed during a waiting shutdown could hang it; never wait unbounded
+    return finished
+
+
+def _on_shared_pool(
+    task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], shared: SharedPool
+) -> Generator[tuple[int, Any], None, list[int]]:
+    pool = shared.get()
+    finished: list[int] = []
+    broken = False
+    futures = {pool.submit(task, *arguments[i]): i for i in batch}
+    for future in as_completed(futures):
+        index = futures[future]
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            broken = True
+            continue  # rerun by the caller
+        finished.append(index)
+        yield index, result
+    if broken:
+        shared.discard()
     return finished
 
 

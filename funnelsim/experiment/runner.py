@@ -21,7 +21,7 @@ from funnelsim import metrics
 from funnelsim.capacity import Overload, overload_warnings
 from funnelsim.chart_tables import TABLES, chart_tables
 from funnelsim.experiment.display import display_of, text_of
-from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, run_tasks
+from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, one_pool, run_tasks
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
@@ -334,7 +334,8 @@ def compare(
     """Run each scenario with the same seeds (common random numbers) and pair the differences."""
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
-    results = [run(s, reps, seed, **options) for s in scenarios]
+    with one_pool(options.get("executor", "processes"), options.get("workers")):  # one pool for every scenario
+        results = [run(s, reps, seed, **options) for s in scenarios]
     _unique_names(results)
     base = results[0]
     differences = {

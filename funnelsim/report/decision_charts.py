@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from funnelsim.report.formatting import figure_info
+from funnelsim.report.charts import Chart, better
+from funnelsim.report.formatting import axis_unit, figure_info, format_interval, format_value
 
 LOW_COLOUR, HIGH_COLOUR, MET_COLOUR, MISSED_COLOUR = "#3b6ea8", "#d9822b", "#2e8b57", "#9a9a9a"
 
@@ -32,6 +33,12 @@ def _axis_label(metric: str) -> str:
 
 def grid_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, path: Path) -> Path:
     """One metric against the first varied field, one line per setting of the others, with 95% CIs."""
+    chart = grid_lines_chart(rows, keys, metric)
+    return _save(chart.figure, path)
+
+
+def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Chart:
+    """`grid_chart` as a Chart (figure and the rows plotted), not yet saved."""
     scale, _ = _scale(metric)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     first, others = keys[0], list(keys[1:])
@@ -59,7 +66,71 @@ def grid_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, path: Path)
     ax.grid(alpha=0.3)
     if others:
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    fig.tight_layout()
+    return Chart(_stem(metric), fig, rows[[*keys, "mean", "ci_low", "ci_high"]].reset_index(drop=True))
+
+
+def _stem(metric: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in metric)
+
+
+def _cell_text(mean: float, low: float, high: float, metric: str, currency: str) -> str:
+    unit = figure_info(metric).unit
+    if not np.isfinite(mean):
+        return "no data"
+    return f"{format_value(mean, unit, currency)}\n{format_interval(low, high, unit, currency, with_unit=False)}"
+
+
+def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency: str = "USD") -> Chart:
+    """A grid of two parameters: one cell per pair (first field across, second down), coloured by the mean.
+
+    Each cell is written with its mean and 95% CI; the best mean is outlined. `data` holds one row
+    per cell: the two settings, mean, ci_low, ci_high and `best`.
+    """
+    across, down = keys[0], keys[1]
+    info = figure_info(metric)
+    scale, _ = _scale(metric)
+    x_values = list(dict.fromkeys(rows[across].tolist()))
+    y_values = list(dict.fromkeys(rows[down].tolist()))
+    means = np.full((len(y_values), len(x_values)), np.nan)
+    cells = []
+    for entry in rows.to_dict("records"):
+        i, j = y_values.index(entry[down]), x_values.index(entry[across])
+        means[i, j] = float(entry["mean"])
+        cells.append({across: entry[across], down: entry[down], "mean": float(entry["mean"]),
+                      "ci_low": float(entry["ci_low"]), "ci_high": float(entry["ci_high"])})  # fmt: skip
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.25 * len(x_values) + 2.5), max(3.2, 0.85 * len(y_values) + 2.0)))
+    direction = better(metric)
+    colours = "RdYlGn_r" if direction == "lower" else "RdYlGn" if direction == "higher" else "Blues"
+    finite = np.isfinite(means)
+    image = ax.imshow(means * scale, cmap=colours, aspect="auto")
+    best = None
+    if finite.any() and direction is not None:
+        flat = np.where(finite, means, -np.inf if direction == "higher" else np.inf)
+        best = np.unravel_index(int(np.argmax(flat) if direction == "higher" else np.argmin(flat)), means.shape)
+        ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, edgecolor="black", lw=2.5))
+    low_colour, high_colour = np.nanmin(means) if finite.any() else 0, np.nanmax(means) if finite.any() else 0
+    for cell in cells:
+        i, j = y_values.index(cell[down]), x_values.index(cell[across])
+        cell["best"] = best is not None and (i, j) == (int(best[0]), int(best[1]))
+        middle = (low_colour + high_colour) / 2
+        spread = (high_colour - low_colour) or 1
+        dark = abs(cell["mean"] - middle) / spread > 0.35 if np.isfinite(cell["mean"]) else False
+        text = _cell_text(cell["mean"], cell["ci_low"], cell["ci_high"], metric, currency)
+        ax.text(j, i, text + (" ★" if cell["best"] else ""), ha="center", va="center", fontsize=8,
+                color="white" if dark else "black")  # fmt: skip
+    ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
+    ax.set_yticks(range(len(y_values)), [str(v) for v in y_values])
+    ax.set_xlabel(across)
+    ax.set_ylabel(down)
+    colourbar = fig.colorbar(image, ax=ax)
+    unit = axis_unit(info.unit, currency)
+    colourbar.set_label(info.label + (f" ({unit})" if unit else ""))
+    best_text = f"; ★ best ({direction} is better)" if best is not None else ""
+    ax.set_title(f"{info.label} by {across} and {down}\nmean [95% CI] per point, same seeds{best_text}",
+                 fontsize=9.5)  # fmt: skip
+    fig.tight_layout()
+    return Chart(_stem(metric), fig, pd.DataFrame(cells), notes={"means": means, "across": x_values, "down": y_values})
 
 
 def frontier_chart(

@@ -199,29 +199,33 @@ def compare_decision_table(
 
 
 def sweep_folder_table(folder: ResultsFolder, currency: str) -> str:
+    from funnelsim.report.outputs import sweep_keys
+
     table = folder.table("sweep.csv")
-    key = str(folder.manifest.get("param") or table.columns[0])
+    keys = sweep_keys(folder, table)
     metrics = folder.manifest.get("metrics") or list(dict.fromkeys(table["metric"]))
-    return sweep_decision_table(table, key, metrics, currency)
+    return sweep_decision_table(table, keys, metrics, currency)
 
 
-def sweep_decision_table(table: pd.DataFrame, key: str, metrics: list[str], currency: str) -> str:
-    """One row per swept value, one column per metric (mean [95% CI]); the best mean of each starred."""
+def sweep_decision_table(table: pd.DataFrame, key: str | list[str], metrics: list[str], currency: str) -> str:
+    """One row per swept value (or grid point), one column per metric (mean [95% CI]); each best mean starred."""
     from funnelsim.report.charts import better
 
-    values = list(dict.fromkeys(table[key]))
+    keys = [key] if isinstance(key, str) else list(key)
+    point = table[keys].astype(str).agg(", ".join, axis=1)
+    values = list(dict.fromkeys(point))
     best: dict[str, Any] = {}
     for metric in metrics:
         part = table[table["metric"] == metric]
         direction = better(metric)
         if direction and part["mean"].notna().any():
-            best[metric] = part.loc[part["mean"].idxmax() if direction == "higher" else part["mean"].idxmin(), key]
+            best[metric] = point[part["mean"].idxmax() if direction == "higher" else part["mean"].idxmin()]
     rows = []
     for value in values:
         cells = [_e(value)]
         for metric in metrics:
             info = figure_info(metric)
-            hit = table[(table[key] == value) & (table["metric"] == metric)]
+            hit = table[(point == value) & (table["metric"] == metric)]
             if hit.empty:
                 cells.append("–")
                 continue
@@ -231,7 +235,7 @@ def sweep_decision_table(table: pd.DataFrame, key: str, metrics: list[str], curr
             mark = best.get(metric) == value
             cells.append(f'<span class="{"best" if mark else ""}">{_e(text)}{" ★" if mark else ""}</span>')
         rows.append(cells)
-    header = [key] + [figure_info(m).label for m in metrics]
+    header = [", ".join(keys)] + [figure_info(m).label for m in metrics]
     return _table(header, rows, raw=True) + "<p class='meta'>★ best mean for the metric; 95% intervals in brackets.</p>"
 
 
@@ -267,11 +271,12 @@ def render(folder: ResultsFolder) -> str:
         for entry in entries:
             stem = entry.get("file_stem")
             if stem is not None and folder.has(f"summary-{stem}.csv"):
-                label = (
-                    entry.get("name", stem)
-                    if folder.kind == "compare"
-                    else f"{manifest.get('param')} = {entry.get('value')}"
-                )
+                if folder.kind == "compare":
+                    label = entry.get("name", stem)
+                elif isinstance(entry.get("setting"), dict):
+                    label = ", ".join(f"{k} = {v}" for k, v in entry["setting"].items())
+                else:
+                    label = f"{manifest.get('param')} = {entry.get('value')}"
                 parts.append(f"<h2>Figures: {_e(label)}</h2>")
                 parts.append(figures_table(folder.table(f"summary-{stem}.csv"), currency))
     parts.append("<h2>Scenario</h2>" + scenario_section(scenario, folder.name.split(":")[0]))

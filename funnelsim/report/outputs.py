@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
-from funnelsim.report.folder import FORMAT, FolderError, ResultsFolder, open_folder
+from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
 from funnelsim.report.paths import OutputSlot
 from funnelsim.report.results import manifest, summary_table, versions, write_atomically
 
@@ -187,6 +187,70 @@ def write_sweep(
     return write_atomically(target, fill)
 
 
+def write_grid(
+    outcome: Any,
+    metrics: Sequence[str],
+    target: Path | OutputSlot,
+    command: list[str] | None = None,
+    charts: bool = True,
+) -> Path:
+    """A sweep of several fields (a grid.GridResult): sweep.csv (tidy, one row a point and metric),
+    summary-<i>.csv per point, the manifest, and a chart per metric (a heatmap for two fields)."""
+    keys = [axis.key for axis in outcome.axes]
+    tidy = outcome.table
+    tidy = tidy[tidy["metric"].isin(list(metrics))].reset_index(drop=True)
+
+    def fill(folder: Path) -> None:
+        files = ["sweep.csv"]
+        tidy.to_csv(folder / "sweep.csv", index=False)
+        points = []
+        for i, (setting, r) in enumerate(zip(outcome.settings, outcome.results)):
+            summary_table(r).to_csv(folder / f"summary-{i}.csv", index=False)
+            files.append(f"summary-{i}.csv")
+            points.append(
+                {"setting": {k: setting[k] for k in keys}, "name": r.scenario.name, "file_stem": str(i),
+                 "overloaded": _overloaded(r), "failed_replications": len(r.failed),
+                 "warnings": [str(w) for w in getattr(r, "warnings", [])]}
+            )  # fmt: skip
+        first = outcome.results[0]
+        data = _base_manifest("sweep", command, first.seed, len(first.replications))
+        data.update(
+            {
+                "name": f"{first.scenario.name}: sweep of {' x '.join(keys)}",
+                "params": keys,
+                "values": {axis.key: [str(v) for v in axis.values] for axis in outcome.axes},
+                "points": points,
+                "computed": outcome.computed,
+                "reused": outcome.reused,
+                "metrics": list(metrics),
+                "currency": first.scenario.currency,
+                "files": files,
+                "warnings": [
+                    f"{', '.join(f'{k}={v}' for k, v in p['setting'].items())}: {w}"
+                    for p in points
+                    for w in p["warnings"]
+                ],
+                "scenario": first.scenario.model_dump(mode="json"),
+            }
+        )
+        (folder / "manifest.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+        if charts:
+            draw_charts(ResultsFolder(folder, data))
+
+    return write_atomically(target, fill)
+
+
+def sweep_keys(folder: ResultsFolder, table: pd.DataFrame) -> list[str]:
+    """The swept fields of a sweep folder: `params` (a grid) or `param` (one field)."""
+    keys = folder.manifest.get("params") or [folder.manifest.get("param") or table.columns[0]]
+    missing = [str(k) for k in keys if k not in table.columns]
+    if missing:
+        from funnelsim.report.folder import FolderError
+
+        raise FolderError(f"{folder.path / 'sweep.csv'}: no column {missing[0]!r} (a swept parameter in the manifest)")
+    return [str(k) for k in keys]
+
+
 def compare_overloaded(folder: ResultsFolder) -> list[str]:
     return [str(v.get("name")) for v in folder.manifest.get("variants", []) if v.get("overloaded")]
 
@@ -212,11 +276,18 @@ def folder_charts(folder: ResultsFolder) -> list[Any]:
             )
         ]
     table = folder.table("sweep.csv")
-    key = str(manifest_data.get("param") or table.columns[0])
-    if key not in table.columns:
-        raise FolderError(f"{folder.path / 'sweep.csv'}: no column {key!r} (the swept parameter in the manifest)")
+    keys = sweep_keys(folder, table)
+    chosen = manifest_data.get("metrics") or list(dict.fromkeys(table["metric"]))
+    if len(keys) > 1:
+        from funnelsim.report.decision_charts import grid_lines_chart, heatmap_chart
+
+        parts = [table[table["metric"] == metric].reset_index(drop=True) for metric in chosen]
+        if len(keys) == 2:
+            return [heatmap_chart(part, keys, metric, currency) for part, metric in zip(parts, chosen)]
+        return [grid_lines_chart(part, keys, metric) for part, metric in zip(parts, chosen)]
+    key = keys[0]
     out = []
-    for metric in manifest_data.get("metrics") or list(dict.fromkeys(table["metric"])):
+    for metric in chosen:
         part = table[table["metric"] == metric].rename(columns={key: "value"}).reset_index(drop=True)
         out.append(charts.sweep_chart(part, key, metric, currency))
     return out

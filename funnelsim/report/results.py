@@ -21,7 +21,7 @@ import pandas as pd
 from funnelsim import metrics
 from funnelsim._version import __version__
 from funnelsim.experiment.runner import RunResult
-from funnelsim.report.folder import FORMAT, ResultsFolder
+from funnelsim.report.folder import FORMAT
 from funnelsim.report.formatting import figure_info
 from funnelsim.report.paths import MANIFEST, OutputSlot, claim_output
 
@@ -144,8 +144,9 @@ def write_run(
         if charts and not result.summary.empty:
             started = time.perf_counter()
             from funnelsim.report import charts as drawing
+            from funnelsim.report.outputs import run_data
 
-            drawing.run_charts(ResultsFolder(folder, data).run_data(), folder / "charts")
+            drawing.run_charts(run_data(result), folder / "charts", timings=timings)  # from memory, not re-read
             timings["charts_seconds"] = time.perf_counter() - started
             (folder / MANIFEST).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
