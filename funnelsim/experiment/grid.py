@@ -191,17 +191,17 @@ def grid(
     precision: float | None = None,
     max_reps: int | None = None,
     progress: Callable[[int], None] | None = None,
+    size_checked: bool = False,
 ) -> GridResult:
     """Run every point of the full factorial grid with the same seeds; stored points are not rerun.
 
     `vary` maps dotted fields to values (or is a list of Axis, or of "KEY=VALUES" strings).
-    `store` is a folder of finished points (None: nothing stored).
+    `store` is a folder of finished points (None: nothing stored). `size_checked`: the caller
+    has run the size guard over the grid already (`grid_points` does).
     """
     axes = _as_axes(vary)
     settings = grid_settings(axes)
-    scenarios = [load_point(source, list(overrides), s) for s in settings]
-    for scenario in scenarios:
-        check_size(scenario, reps * len(scenarios), allow_large)
+    scenarios = grid_points(source, settings, reps, overrides, allow_large, size_checked)
     points = store if isinstance(store, PointStore) else PointStore(None if store is None else Path(store))
     before_computed, before_reused = points.computed, points.reused
     options = ExecutorOptions(executor, workers, dask_address)  # type: ignore[arg-type]
@@ -214,6 +214,23 @@ def grid(
         outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, points, options, progress)
         results, keys = outcome.results, outcome.keys
     return GridResult(axes, settings, results, keys, points.computed - before_computed, points.reused - before_reused)
+
+
+def grid_points(
+    source: str | Path | Mapping[str, Any] | None,
+    settings: Sequence[Mapping[str, Any]],
+    reps: int,
+    overrides: Sequence[str] = (),
+    allow_large: bool = False,
+    size_checked: bool = False,
+) -> list[Scenario]:
+    """The scenario at every grid setting, each checked against the schema; the size guard counts
+    the replications of the whole grid (unless `size_checked`)."""
+    scenarios = [load_point(source, list(overrides), s) for s in settings]
+    if not size_checked:
+        for scenario in scenarios:
+            check_size(scenario, reps * len(scenarios), allow_large)
+    return scenarios
 
 
 def _as_axes(vary: Mapping[str, Sequence[Any]] | Sequence[Axis] | Sequence[str]) -> list[Axis]:
