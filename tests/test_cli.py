@@ -267,3 +267,33 @@ def test_executor_is_a_choice_listed_in_help_and_refused_otherwise():
     assert result.exit_code == 2
     assert "'threads' is not one of" in result.output.replace("\n", " ")
     assert "serial" in result.output and "processes" in result.output and "dask" in result.output
+
+
+def test_an_unknown_metric_is_refused_with_the_registry_names():
+    from funnelsim import metrics
+
+    result = runner.invoke(app, ["sweep", "--vary", "sales.sdr.count=1,2", "-m", "speed", "--quiet"])
+    assert result.exit_code == 2
+    text = result.output.replace("\n", "")
+    assert "unknown metric(s) speed; valid metrics: " + ", ".join(metrics.FIGURES) in text
+    assert "channel.<channel>.<leads|mqls|customers|lead_to_customer|cost_per_customer>" in text
+    shown = " ".join(runner.invoke(app, ["sweep", "--help"]).output.split())
+    assert f"default: {', '.join(metrics.SWEEP_DEFAULT)}). Valid: {', '.join(metrics.FIGURES)}." in shown
+
+
+def test_the_registry_names_each_figure_and_labels_channel_figures():
+    from funnelsim import metrics
+    from funnelsim.report.formatting import figure_info
+
+    assert all(figure.name == name for name, figure in metrics.FIGURES.items())
+    assert set(metrics.SWEEP_DEFAULT + metrics.ONE_LINE + metrics.SPEED_SHARES) <= set(metrics.FIGURES)
+    assert metrics.SPEED_SHARES == (
+        "answered_within_5min",
+        "answered_within_1h",
+        "answered_within_24h",
+        "sla_attainment",
+    )
+    cost = figure_info("channel.web.cost_per_customer")
+    assert (cost.label, cost.unit, cost.section, cost.name) == ("web: cost per customer", "money", "By channel",
+                                                                "channel.web.cost_per_customer")  # fmt: skip
+    assert figure_info("channel.web.lead_to_customer").label == "web: Lead -> customer"

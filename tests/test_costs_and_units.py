@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from funnelsim import metrics
+from funnelsim.metrics import SWEEP_DEFAULT
 from funnelsim.model.simulate import simulate
-from funnelsim.report.formatting import SWEEP_METRICS as SWEEP_DEFAULT
 from funnelsim.report.formatting import (
     format_difference,
     format_difference_interval,

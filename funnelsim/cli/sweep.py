@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from funnelsim import metrics
 from funnelsim.cli.common import (
     AllowLarge,
     DaskAddress,
@@ -38,7 +39,6 @@ from funnelsim.experiment.points import PointStore
 from funnelsim.experiment.precision import check_precision
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED
 from funnelsim.report import terminal
-from funnelsim.report.formatting import SWEEP_METRICS
 from funnelsim.report.outputs import write_grid
 from funnelsim.report.paths import claim_output, safe_component
 from funnelsim.scenario.loader import ScenarioError
@@ -81,7 +81,7 @@ def sweep(
     values: Annotated[str, typer.Option("--values", "-v", help="Values for a single --param KEY, e.g. 1,2,3.")] = "",
     metric: Annotated[
         list[str] | None,
-        typer.Option("--metric", "-m", help=metric_option_help(", ".join(SWEEP_METRICS))),
+        typer.Option("--metric", "-m", help=metric_option_help(", ".join(metrics.SWEEP_DEFAULT))),
     ] = None,
     reps: Reps = DEFAULT_REPS,
     seed: Seed = DEFAULT_SEED,
@@ -101,7 +101,7 @@ def sweep(
     """Run a scenario at every point of a grid of parameter values (same seeds); one tidy table and charts."""
     with user_errors():
         axes = grids.parse_axes(vary_specs(vary, param, values), "--vary")
-        wanted = grids.check_metrics(metric or SWEEP_METRICS)
+        wanted = grids.check_metrics(metric or metrics.SWEEP_DEFAULT)
         check_precision(precision, reps, max_reps)
         settings = grids.grid_settings(axes)
         points = grids.grid_points(scenario, settings, reps, set_ or [], allow_large)

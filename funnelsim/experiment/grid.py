@@ -135,17 +135,14 @@ def check_metrics(names: Iterable[str], known: Iterable[str] = ()) -> list[str]:
     if unknown:
         raise GridError(
             f"unknown metric(s) {', '.join(unknown)}; valid metrics: {', '.join([*metrics.FIGURES, *known])}"
-            " (and channel.<channel>.<leads|mqls|customers|lead_to_customer|cost_per_customer>)"
+            f" (and channel.<channel>.<{'|'.join(metrics.CHANNEL_FIGURES)}>)"
         )
     return names
 
 
 def _is_channel_figure(name: str) -> bool:
     parts = name.split(".")
-    return len(parts) == 3 and parts[0] == "channel" and parts[2] in CHANNEL_FIGURES
-
-
-CHANNEL_FIGURES = ("leads", "mqls", "customers", "lead_to_customer", "cost_per_customer")
+    return len(parts) == 3 and parts[0] == "channel" and parts[2] in metrics.CHANNEL_FIGURES
 
 
 @dataclass

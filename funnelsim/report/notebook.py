@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from funnelsim.report.formatting import HEADLINE, SWEEP_METRICS, format_interval, format_value
+from funnelsim.metrics import FIGURES, HEADLINE, ONE_LINE
+from funnelsim.metrics import SWEEP_DEFAULT as SWEEP_METRICS
+from funnelsim.report.formatting import format_interval, format_value
 
-SHORT_FIGURES = (("customers", ""), ("lead_to_customer", "%"), ("answered_within_1h", "%"), ("cac", "money"))
+# customers as a plain number here (no decimal), as the one-line repr always showed it
+SHORT_FIGURES = tuple((name, "" if name == "customers" else FIGURES[name].unit) for name in ONE_LINE)
 
 
 def _figures_line(result: Any) -> str:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from funnelsim import metrics
-from funnelsim.experiment.grid import CHANNEL_FIGURES, GridResult
+from funnelsim.experiment.grid import GridResult
 from funnelsim.experiment.runner import CompareResult, RunResult
 from funnelsim.report.formatting import (
     figure_info,
@@ -139,7 +139,7 @@ def run_summary(result: RunResult) -> None:
             unit = figure_info(key).unit
             return format_value(summary[key]["mean"], unit, money) if key in summary else "–"
 
-        channels.add_row(escape(name), *(cell(figure) for figure in CHANNEL_FIGURES))
+        channels.add_row(escape(name), *(cell(figure) for figure in metrics.CHANNEL_FIGURES))
     out_console.print(channels)
     capacity_warnings(result)
 
