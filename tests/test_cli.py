@@ -297,3 +297,29 @@ def test_the_registry_names_each_figure_and_labels_channel_figures():
     assert (cost.label, cost.unit, cost.section, cost.name) == ("web: cost per customer", "money", "By channel",
                                                                 "channel.web.cost_per_customer")  # fmt: skip
     assert figure_info("channel.web.lead_to_customer").label == "web: Lead -> customer"
+
+
+@pytest.mark.parametrize(
+    ("command", "api"),
+    [
+        (["compare", "baseline", "--vary", "sales.queue=fifo,lifo"], "funnelsim.cli.compare.api_compare"),
+        (["sweep", "--vary", "sales.sdr.count=1,2", "--no-resume"], "funnelsim.experiment.grid.grid"),
+    ],
+)
+def test_an_interrupted_compare_or_sweep_leaves_nothing_behind(tmp_path, monkeypatch, command, api):
+    import signal
+
+    from funnelsim.experiment.signals import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(api, stopped)
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*command, *FAST, "--out", str(out)])
+    assert result.exit_code == 143, result.output
+    assert (
+        f"interrupted by SIGTERM: worker processes stopped, temporary folder removed; nothing was written to {out}"
+        in (result.output.replace("\n", ""))
+    )
+    assert list(tmp_path.iterdir()) == []  # no folder, no partial one, no lock

@@ -111,7 +111,14 @@ Sets = Annotated[
 Workers = Annotated[
     int | None, typer.Option("--workers", "-w", min=1, max=4096, help="Worker processes (default: all cores).")
 ]
-Executor = Annotated[ExecutorChoice, typer.Option("--executor", help="serial, processes or dask.")]
+Executor = Annotated[
+    ExecutorChoice,
+    typer.Option(
+        "--executor",
+        help="Where replications run: serial (this process), processes (local worker processes) or dask (a cluster, "
+        "see --dask-address).",
+    ),
+]
 DaskAddress = Annotated[str | None, typer.Option("--dask-address", help="Scheduler address for --executor dask.")]
 AllowLarge = Annotated[bool, typer.Option("--allow-large", help="Allow runs of more than 50 million leads.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

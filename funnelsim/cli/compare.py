@@ -23,6 +23,7 @@ from funnelsim.cli.common import (
     app,
     command_line,
     executor_name,
+    interruptible,
     metric_option_help,
     progress_bar,
     slug,
@@ -32,7 +33,7 @@ from funnelsim.experiment import grid as grids
 from funnelsim.experiment.executors import ExecutorChoice
 from funnelsim.experiment.points import ExecutorOptions
 from funnelsim.experiment.precision import check_precision, compare_to_precision
-from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, check_size
+from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, check_sizes
 from funnelsim.experiment.runner import compare as api_compare
 from funnelsim.report import terminal
 from funnelsim.report.outputs import write_compare
@@ -86,13 +87,12 @@ def compare(
         loaded = variants(scenarios, vary or [], set_ or [])
         if len(loaded) < 2:
             raise ScenarioError("compare needs at least two scenarios, or one with --vary KEY=V1,V2")
-        for scenario in loaded:
-            check_size(scenario, reps * len(loaded), allow_large)
+        check_sizes(loaded, reps, allow_large)
         wanted = grids.check_metrics(metric or list(metrics.HEADLINE))
         check_precision(precision, reps, max_reps)
         default_name = "compare-" + "-vs-".join(slug(s.name) for s in loaded)
         slot = claim_output(out or Path("results") / safe_component(default_name[:120]), force)
-    with user_errors():
+    with slot, interruptible(slot), user_errors():
         if precision is not None:
             options = ExecutorOptions(executor_name(executor), workers)
             outcome, reports = compare_to_precision(loaded, precision, reps, seed, max_reps, options=options)
@@ -105,8 +105,8 @@ def compare(
                     loaded, reps, seed, progress=advance, workers=workers, executor=executor_name(executor),
                     allow_large=allow_large, timeseries_step_hours=None, size_checked=True,
                 )  # fmt: skip
-    for result in outcome.results:
-        terminal.failures(result)
-    terminal.comparison(outcome, wanted, reps, seed)
-    target = write_compare(outcome, wanted, slot, command=command_line())
+        for result in outcome.results:
+            terminal.failures(result)
+        terminal.comparison(outcome, wanted, reps, seed)
+        target = write_compare(outcome, wanted, slot, command=command_line())
     terminal.say(f"comparison written to {target}/")

@@ -27,6 +27,7 @@ from funnelsim.cli.common import (
     app,
     command_line,
     executor_name,
+    interruptible,
     metric_option_help,
     point_store_beside,
     progress_bar,
@@ -108,20 +109,22 @@ def sweep(
         default_name = f"sweep-{slug(points[0].name)}-{'-'.join(slug(a.key) for a in axes)}"[:120]
         slot = claim_output(out or Path("results") / safe_component(default_name), force)
     store = store or point_store_beside(slot.target)
-    with progress_bar(reps * len(settings), quiet, "sweep") as advance, user_errors():
-        outcome = grids.grid(
-            scenario, axes, reps, seed, set_ or [], store=PointStore(store if resume else None),
-            executor=executor_name(executor), workers=workers, dask_address=dask_address, allow_large=allow_large,
-            precision=precision, max_reps=max_reps, size_checked=True, progress=advance,
-        )  # fmt: skip
-    for result in outcome.results:
-        terminal.failures(result)
-    keys = " x ".join(a.key for a in axes)
-    terminal.sweep_table(outcome, wanted, f"{points[0].name}: sweep of {keys} ({len(settings)} points), seed {seed}")
-    terminal.say(
-        f"points: {outcome.computed} computed, {outcome.reused} reused from {store}/"
-        if resume
-        else f"points: {outcome.computed} computed (--no-resume: nothing stored)"
-    )
-    target = write_grid(outcome, wanted, slot, command=command_line())
+    with slot, interruptible(slot), user_errors():
+        with progress_bar(reps * len(settings), quiet, "sweep") as advance:
+            outcome = grids.grid(
+                scenario, axes, reps, seed, set_ or [], store=PointStore(store if resume else None),
+                executor=executor_name(executor), workers=workers, dask_address=dask_address,
+                allow_large=allow_large, precision=precision, max_reps=max_reps, size_checked=True, progress=advance,
+            )  # fmt: skip
+        for result in outcome.results:
+            terminal.failures(result)
+        keys = " x ".join(a.key for a in axes)
+        title = f"{points[0].name}: sweep of {keys} ({len(settings)} points), seed {seed}"
+        terminal.sweep_table(outcome, wanted, title)
+        terminal.say(
+            f"points: {outcome.computed} computed, {outcome.reused} reused from {store}/"
+            if resume
+            else f"points: {outcome.computed} computed (--no-resume: nothing stored)"
+        )
+        target = write_grid(outcome, wanted, slot, command=command_line())
     terminal.say(f"sweep written to {target}/")

@@ -18,7 +18,7 @@ import yaml
 
 from funnelsim import metrics
 from funnelsim.experiment.points import ExecutorOptions, PointStore, point_key, run_points
-from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_size
+from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_sizes
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
 
@@ -225,8 +225,7 @@ def grid_points(
     the replications of the whole grid (unless `size_checked`)."""
     scenarios = [load_point(source, list(overrides), s) for s in settings]
     if not size_checked:
-        for scenario in scenarios:
-            check_size(scenario, reps * len(scenarios), allow_large)
+        check_sizes(scenarios, reps, allow_large)
     return scenarios
 
 

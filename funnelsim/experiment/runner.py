@@ -196,6 +196,12 @@ def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> floa
     return work.leads
 
 
+def check_sizes(scenarios: Sequence[Scenario], reps: int, allow_large: bool = False) -> None:
+    """The size guard over the scenarios of one command, each counted with all their replications."""
+    for scenario in scenarios:
+        check_size(scenario, reps * len(scenarios), allow_large)
+
+
 def run_scenario(
     scenario: Scenario | str | Path | Mapping[str, Any] | None, overrides: Iterable[str] | Mapping[str, Any] = ()
 ) -> Scenario:
@@ -376,8 +382,7 @@ def compare(
     overrides = options.pop("overrides", ())
     loaded = [run_scenario(s, overrides) for s in scenarios]
     if not options.pop("size_checked", False):
-        for scenario in loaded:
-            check_size(scenario, reps * len(loaded), options.get("allow_large", False))
+        check_sizes(loaded, reps, options.get("allow_large", False))
     results = [run(s, reps, seed, size_checked=True, **options) for s in loaded]
     _unique_names(results)
     base = results[0]
