@@ -11,7 +11,7 @@ section.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,18 +26,20 @@ from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
 @dataclass(frozen=True)
 class Figure:
-    """How a figure is shown: its label, unit and section of the report, and whether it is a headline."""
+    """A figure of the registry: its label, unit and section of the report, whether it is a
+    headline (shown by compare and the precision rule by default), and its name (its key in FIGURES)."""
 
     label: str
     unit: str
     section: str
     headline: bool = False
+    name: str = ""
 
 
 # Units: "%" (a share; differences in percentage points), "money" (the scenario's currency),
 # counts ("leads", "deals", "customers"), durations ("h", "d", "months"), "x" (a ratio) and
 # rates of growth ("leads/week", "deals/week").
-FIGURES: dict[str, Figure] = {
+_FIGURES: dict[str, Figure] = {
     "leads": Figure("Leads", "leads", "Funnel", True),
     "mqls": Figure("MQLs", "leads", "Funnel", True),
     "sals": Figure("SALs (accepted by sales)", "leads", "Funnel", True),
@@ -97,7 +99,22 @@ FIGURES: dict[str, Figure] = {
     "ltv_to_cac": Figure("LTV : CAC", "x", "Cost", True),
     "payback_months": Figure("CAC payback", "months", "Cost", True),
 }
+# The registry: every figure `figures` computes, in the order reports list them.
+FIGURES: dict[str, Figure] = {name: replace(figure, name=name) for name, figure in _FIGURES.items()}
 HEADLINE: tuple[str, ...] = tuple(name for name, figure in FIGURES.items() if figure.headline)
+# What a sweep shows unless asked, and the four figures of a one-line summary (a notebook's repr).
+SWEEP_DEFAULT: tuple[str, ...] = (
+    "customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac",
+)  # fmt: skip
+ONE_LINE: tuple[str, ...] = ("customers", "lead_to_customer", "answered_within_1h", "cac")
+# Shares of SALs answered in time: the speed-to-lead targets a planner can warm-start from queueing theory.
+SPEED_SHARES: tuple[str, ...] = tuple(
+    name for name, figure in FIGURES.items() if figure.section == "Speed to lead" and figure.unit == "%"
+)
+# Figures also given per channel, as channel.<channel>.<name>.
+CHANNEL_FIGURES: dict[str, Figure] = {
+    name: replace(FIGURES[name], section="By channel") for name in ("leads", "mqls", "customers", "lead_to_customer")
+} | {"cost_per_customer": Figure("Cost per customer", "money", "By channel", name="cost_per_customer")}
 RATE_UNITS = ("%",)
 COUNT_UNITS = ("leads", "deals", "customers")
 DURATION_UNITS = ("h", "d", "months")

@@ -53,10 +53,10 @@ def test_run_prints_the_table_and_writes_the_results_folder(tmp_path):
     replications = pd.read_parquet(out / "replications.parquet")
     assert list(replications["replication"]) == [0, 1, 2]
     leads = pd.read_parquet(out / "leads.parquet")
-    assert (
-        leads.groupby("replication").size().tolist() == replications["leads"].astype(int).tolist()
-        or (leads.groupby("replication").size() >= replications["leads"]).all()
-    )
+    # leads.parquet holds every lead; the `leads` figure counts the window's cohort (warm-up 7 d to horizon 60 d)
+    window = leads[(leads["arrival_at"] >= 7 * 24) & (leads["arrival_at"] < 60 * 24)]
+    assert window.groupby("replication").size().tolist() == replications["leads"].astype(int).tolist()
+    assert len(leads) > len(window)  # the warm-up's leads are there too
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 20260105
     assert manifest["replications"] == 3
@@ -241,3 +241,85 @@ def test_sweep_writes_one_row_per_value_and_metric(tmp_path):
     one, three = table["mean"]
     assert three > one  # more SDRs answer more leads within the hour
     assert Path(out / "charts" / "answered_within_1h.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("command", "points"),
+    [
+        (["run"], 1),
+        (["compare", "baseline", "--vary", "sales.queue=fifo,lifo"], 2),
+        (["sweep", "--vary", "sales.sdr.count=1,2,3", "--no-resume"], 3),
+    ],
+)
+def test_the_size_guard_runs_once_per_scenario_of_a_command(tmp_path, monkeypatch, command, points):
+    from funnelsim.experiment import runner as api
+
+    estimates = []
+    real = api.estimate_work
+    monkeypatch.setattr(api, "estimate_work", lambda scenario, reps: estimates.append(reps) or real(scenario, reps))
+    result = invoke(*command, *FAST, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert estimates == [3 * points] * points  # each scenario once, for the replications of the whole command
+
+
+def test_executor_is_a_choice_listed_in_help_and_refused_otherwise():
+    result = runner.invoke(app, ["run", "--executor", "threads"])
+    assert result.exit_code == 2
+    assert "'threads' is not one of" in result.output.replace("\n", " ")
+    assert "serial" in result.output and "processes" in result.output and "dask" in result.output
+
+
+def test_an_unknown_metric_is_refused_with_the_registry_names():
+    from funnelsim import metrics
+
+    result = runner.invoke(app, ["sweep", "--vary", "sales.sdr.count=1,2", "-m", "speed", "--quiet"])
+    assert result.exit_code == 2
+    text = result.output.replace("\n", "")
+    assert "unknown metric(s) speed; valid metrics: " + ", ".join(metrics.FIGURES) in text
+    assert "channel.<channel>.<leads|mqls|customers|lead_to_customer|cost_per_customer>" in text
+    shown = " ".join(runner.invoke(app, ["sweep", "--help"]).output.split())
+    assert f"default: {', '.join(metrics.SWEEP_DEFAULT)}). Valid: {', '.join(metrics.FIGURES)}." in shown
+
+
+def test_the_registry_names_each_figure_and_labels_channel_figures():
+    from funnelsim import metrics
+    from funnelsim.report.formatting import figure_info
+
+    assert all(figure.name == name for name, figure in metrics.FIGURES.items())
+    assert set(metrics.SWEEP_DEFAULT + metrics.ONE_LINE + metrics.SPEED_SHARES) <= set(metrics.FIGURES)
+    assert metrics.SPEED_SHARES == (
+        "answered_within_5min",
+        "answered_within_1h",
+        "answered_within_24h",
+        "sla_attainment",
+    )
+    cost = figure_info("channel.web.cost_per_customer")
+    assert (cost.label, cost.unit, cost.section, cost.name) == ("web: cost per customer", "money", "By channel",
+                                                                "channel.web.cost_per_customer")  # fmt: skip
+    assert figure_info("channel.web.lead_to_customer").label == "web: Lead -> customer"
+
+
+@pytest.mark.parametrize(
+    ("command", "api"),
+    [
+        (["compare", "baseline", "--vary", "sales.queue=fifo,lifo"], "funnelsim.cli.compare.api_compare"),
+        (["sweep", "--vary", "sales.sdr.count=1,2", "--no-resume"], "funnelsim.experiment.grid.grid"),
+    ],
+)
+def test_an_interrupted_compare_or_sweep_leaves_nothing_behind(tmp_path, monkeypatch, command, api):
+    import signal
+
+    from funnelsim.experiment.signals import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(api, stopped)
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*command, *FAST, "--out", str(out)])
+    assert result.exit_code == 143, result.output
+    assert (
+        f"interrupted by SIGTERM: worker processes stopped, temporary folder removed; nothing was written to {out}"
+        in (result.output.replace("\n", ""))
+    )
+    assert list(tmp_path.iterdir()) == []  # no folder, no partial one, no lock

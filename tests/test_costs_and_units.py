@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from funnelsim import metrics
-from funnelsim.cli import SWEEP_METRICS as SWEEP_DEFAULT
+from funnelsim.metrics import SWEEP_DEFAULT
 from funnelsim.model.simulate import simulate
 from funnelsim.report.formatting import (
     format_difference,

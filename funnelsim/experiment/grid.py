@@ -19,7 +19,7 @@ import yaml
 from funnelsim import metrics
 from funnelsim.experiment.points import ExecutorOptions, PointStore, point_key, run_points
 from funnelsim.experiment.precision import run_points_to_precision
-from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_size
+from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_sizes
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Scenario
 
@@ -136,17 +136,14 @@ def check_metrics(names: Iterable[str], known: Iterable[str] = ()) -> list[str]:
     if unknown:
         raise GridError(
             f"unknown metric(s) {', '.join(unknown)}; valid metrics: {', '.join([*metrics.FIGURES, *known])}"
-            " (and channel.<channel>.<leads|mqls|customers|lead_to_customer|cost_per_customer>)"
+            f" (and channel.<channel>.<{'|'.join(metrics.CHANNEL_FIGURES)}>)"
         )
     return names
 
 
 def _is_channel_figure(name: str) -> bool:
     parts = name.split(".")
-    return len(parts) == 3 and parts[0] == "channel" and parts[2] in CHANNEL_FIGURES
-
-
-CHANNEL_FIGURES = ("leads", "mqls", "customers", "lead_to_customer", "cost_per_customer")
+    return len(parts) == 3 and parts[0] == "channel" and parts[2] in metrics.CHANNEL_FIGURES
 
 
 @dataclass
@@ -192,17 +189,17 @@ def grid(
     precision: float | None = None,
     max_reps: int | None = None,
     progress: Callable[[int], None] | None = None,
+    size_checked: bool = False,
 ) -> GridResult:
     """Run every point of the full factorial grid with the same seeds; stored points are not rerun.
 
     `vary` maps dotted fields to values (or is a list of Axis, or of "KEY=VALUES" strings).
-    `store` is a folder of finished points (None: nothing stored).
+    `store` is a folder of finished points (None: nothing stored). `size_checked`: the caller
+    has run the size guard over the grid already (`grid_points` does).
     """
     axes = _as_axes(vary)
     settings = grid_settings(axes)
-    scenarios = [load_point(source, list(overrides), s) for s in settings]
-    for scenario in scenarios:
-        check_size(scenario, reps * len(scenarios), allow_large)
+    scenarios = grid_points(source, settings, reps, overrides, allow_large, size_checked)
     points = store if isinstance(store, PointStore) else PointStore(None if store is None else Path(store))
     before_computed, before_reused = points.computed, points.reused
     options = ExecutorOptions(executor, workers, dask_address)  # type: ignore[arg-type]
@@ -213,6 +210,22 @@ def grid(
         outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, points, options, progress)
         results, keys = outcome.results, outcome.keys
     return GridResult(axes, settings, results, keys, points.computed - before_computed, points.reused - before_reused)
+
+
+def grid_points(
+    source: str | Path | Mapping[str, Any] | None,
+    settings: Sequence[Mapping[str, Any]],
+    reps: int,
+    overrides: Sequence[str] = (),
+    allow_large: bool = False,
+    size_checked: bool = False,
+) -> list[Scenario]:
+    """The scenario at every grid setting, each checked against the schema; the size guard counts
+    the replications of the whole grid (unless `size_checked`)."""
+    scenarios = [load_point(source, list(overrides), s) for s in settings]
+    if not size_checked:
+        check_sizes(scenarios, reps, allow_large)
+    return scenarios
 
 
 def _as_axes(vary: Mapping[str, Sequence[Any]] | Sequence[Axis] | Sequence[str]) -> list[Axis]:

@@ -36,7 +36,7 @@ DERIVED: dict[str, metrics.Figure] = {
     "profit": metrics.Figure("Profit in the horizon (margin - marketing - team)", "money", "Cost"),
     "team_cost_per_month": metrics.Figure("Sales team cost per month", "money", "Cost"),
 }
-SPEED_METRICS = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
+SPEED_METRICS = metrics.SPEED_SHARES
 WARM_UTILISATION = 0.85  # the load per head the warm start aims under when no target says otherwise
 
 

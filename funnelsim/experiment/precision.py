@@ -19,8 +19,6 @@ from funnelsim.scenario.schema import Scenario
 
 DEFAULT_MAX_REPS = 400
 RATE_HALF_WIDTH = 0.005  # half a percentage point, for figures that are shares
-# Used until the metric registry marks its headline figures itself.
-FALLBACK_HEADLINE = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation")
 
 
 class PrecisionError(ScenarioError):
@@ -39,9 +37,8 @@ def check_precision(precision: float | None, reps: int = 2, max_reps: int | None
 
 
 def headline_metrics() -> list[str]:
-    """Figures the registry marks as headline, or a short default list of the funnel's key figures."""
-    flagged = [name for name, figure in metrics.FIGURES.items() if getattr(figure, "headline", False)]
-    return flagged or list(FALLBACK_HEADLINE)
+    """The figures the registry marks as headline."""
+    return list(metrics.HEADLINE)
 
 
 def tolerance(metric: str, mean: float, precision: float) -> float:

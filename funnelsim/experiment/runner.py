@@ -191,6 +191,23 @@ def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> floa
     return work.leads
 
 
+def check_sizes(scenarios: Sequence[Scenario], reps: int, allow_large: bool = False) -> None:
+    """The size guard over the scenarios of one command, each counted with all their replications."""
+    for scenario in scenarios:
+        check_size(scenario, reps * len(scenarios), allow_large)
+
+
+def run_scenario(
+    scenario: Scenario | str | Path | Mapping[str, Any] | None, overrides: Iterable[str] | Mapping[str, Any] = ()
+) -> Scenario:
+    """The scenario a run is given, loaded with its overrides if it is not loaded yet."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    if overrides:
+        raise ValueError("overrides apply to a scenario file or mapping, not to a loaded Scenario")
+    return scenario
+
+
 def run(
     scenario: Scenario | str | Path | Mapping[str, Any] | None = None,
     reps: int = DEFAULT_REPS,
@@ -204,15 +221,17 @@ def run(
     timeseries_step_hours: float | None = 1.0,
     allow_large: bool = False,
     progress: Callable[[int], None] | None = None,
+    size_checked: bool = False,
 ) -> RunResult:
-    """Run `reps` replications and summarise every figure with a 95% confidence interval."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides)
-    elif overrides:
-        raise ValueError("overrides apply to a scenario file or mapping, not to a loaded Scenario")
+    """Run `reps` replications and summarise every figure with a 95% confidence interval.
+
+    `size_checked`: the caller has already run `check_size` for its whole command (the CLI does,
+    before it claims the output folder), so it is not run again here."""
+    scenario = run_scenario(scenario, overrides)
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
-    check_size(scenario, reps, allow_large)
+    if not size_checked:
+        check_size(scenario, reps, allow_large)
     check_executor(getattr(executor, "value", executor), dask_address)
     started = time.perf_counter()
     seeds = replication_seeds(seed, reps)
@@ -296,6 +315,25 @@ class CompareResult:
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
 
+    def table(self, metrics: Sequence[str]) -> pd.DataFrame:
+        """comparison.csv: one row a metric; the reference's mean, then per variant its mean, the
+        paired difference from the reference (`<variant> - <reference>`) and its 95% interval."""
+        reference = self.results[0].scenario.name
+        base_means = self.results[0].summary.set_index("metric")["mean"]
+        differences = {name: d.set_index("metric") for name, d in self.differences.items()}
+        rows = []
+        for name in metrics:
+            row: dict[str, Any] = {"metric": name, reference: base_means.get(name, math.nan)}
+            for variant in self.names[1:]:
+                if name not in differences[variant].index:
+                    continue
+                entry = differences[variant].loc[name]
+                row[variant] = entry["mean_b"]
+                row[f"{variant} - {reference}"] = entry["difference"]
+                row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     @property
     def incremental(self) -> pd.DataFrame:
         """Per variant against the first: extra customers, ARR and spend (paired means with 95%
@@ -331,11 +369,17 @@ def compare(
     seed: int = DEFAULT_SEED,
     **options: Any,
 ) -> CompareResult:
-    """Run each scenario with the same seeds (common random numbers) and pair the differences."""
+    """Run each scenario with the same seeds (common random numbers) and pair the differences.
+
+    The size guard counts the replications of all of them together."""
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
+    overrides = options.pop("overrides", ())
+    loaded = [run_scenario(s, overrides) for s in scenarios]
+    if not options.pop("size_checked", False):
+        check_sizes(loaded, reps, options.get("allow_large", False))
     with one_pool(options.get("executor", "processes"), options.get("workers")):  # one pool for every scenario
-        results = [run(s, reps, seed, **options) for s in scenarios]
+        results = [run(s, reps, seed, size_checked=True, **options) for s in loaded]
     _unique_names(results)
     base = results[0]
     differences = {

@@ -8,24 +8,24 @@ separators, at most one decimal: a mean over replications need not be whole).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-from funnelsim.metrics import COUNT_UNITS, DURATION_UNITS, FIGURES, Figure
+from funnelsim.metrics import CHANNEL_FIGURES, COUNT_UNITS, DURATION_UNITS, FIGURES, Figure
 from funnelsim.metrics import HEADLINE as HEADLINE  # re-exported: the headline set, from the registry
-
-SWEEP_METRICS = ("customers", "lead_to_customer", "answered_within_1h", "abandon_rate", "sdr_utilisation", "cac")
 
 
 def figure_info(metric: str) -> Figure:
-    """Label, unit and section of a metric, per-channel metrics included."""
+    """Label, unit and section of a metric from the registry, per-channel metrics included."""
     if metric in FIGURES:
         return FIGURES[metric]
     if metric.startswith("channel."):
         _, channel, name = metric.split(".", 2)
-        base = FIGURES.get(name)
-        unit = base.unit if base else ("money" if name == "cost_per_customer" else "")
-        label = {"cost_per_customer": "cost per customer"}.get(name, base.label if base else name)
-        return Figure(f"{channel}: {label}", unit, "By channel")
-    return Figure(metric, "", "Other")
+        base = CHANNEL_FIGURES.get(name)
+        if base is None:
+            return Figure(f"{channel}: {name}", "", "By channel", name=metric)
+        label = base.label[0].lower() + base.label[1:] if name == "cost_per_customer" else base.label
+        return replace(base, label=f"{channel}: {label}", name=metric)
+    return Figure(metric, "", "Other", name=metric)
 
 
 def _finite(value: float | None) -> bool:

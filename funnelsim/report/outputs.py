@@ -7,14 +7,20 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from funnelsim.experiment.grid import GridResult
+from funnelsim.experiment.plan import PlanResult, Target
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
+from funnelsim.experiment.sensitivity import SensitivityResult
 from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
 from funnelsim.report.paths import OutputSlot
 from funnelsim.report.results import manifest, summary_table, versions, write_atomically
+
+if TYPE_CHECKING:  # the calibrate package needs its extra at run time
+    from funnelsim.calibrate.backtest import Backtest
 
 
 def slug(name: str) -> str:
@@ -37,24 +43,8 @@ def run_data(result: RunResult) -> Any:
 
 
 def comparison_table(outcome: CompareResult, metrics: Sequence[str]) -> pd.DataFrame:
-    """comparison.csv: one row a metric; the reference's mean, then per variant its mean, difference and CI."""
-    base = outcome.results[0]
-    reference = base.scenario.name
-    base_means = base.summary.set_index("metric")["mean"]
-    rows = []
-    for name in metrics:
-        row: dict[str, Any] = {"metric": name, reference: base_means.get(name, float("nan"))}
-        for result in outcome.results[1:]:
-            variant = result.scenario.name
-            diff = outcome.differences[variant].set_index("metric")
-            if name not in diff.index:
-                continue
-            entry = diff.loc[name]
-            row[variant] = entry["mean_b"]
-            row[f"{variant} - {reference}"] = entry["difference"]
-            row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """comparison.csv (its layout is the compare result's own: `CompareResult.table`)."""
+    return outcome.table(metrics)
 
 
 def _overloaded(result: RunResult) -> bool:
@@ -87,7 +77,7 @@ def write_compare(
     """comparison.csv, per scenario summary-<name>.csv and replications-<name>.parquet, manifest, charts."""
     results = outcome.results
     reference = results[0].scenario.name
-    table = comparison_table(outcome, metrics)
+    table = outcome.table(metrics)
 
     def fill(folder: Path) -> None:
         files = ["comparison.csv", "incremental.csv", "capacity.csv"]
@@ -188,15 +178,19 @@ def write_sweep(
 
 
 def write_grid(
-    outcome: Any,
+    outcome: GridResult,
     metrics: Sequence[str],
     target: Path | OutputSlot,
     command: list[str] | None = None,
     charts: bool = True,
 ) -> Path:
-    """A sweep of several fields (a grid.GridResult): sweep.csv (tidy, one row a point and metric),
-    summary-<i>.csv per point, the manifest, and a chart per metric (a heatmap for two fields)."""
+    """A sweep's folder (a grid.GridResult). Over one field: the folder of `write_sweep`. Over
+    several: sweep.csv (tidy, one row a point and metric), summary-<i>.csv per point, the
+    manifest, and a chart per metric (a heatmap for two fields)."""
     keys = [axis.key for axis in outcome.axes]
+    if len(keys) == 1:  # one field: the sweep folder
+        values = [setting[keys[0]] for setting in outcome.settings]
+        return write_sweep(SweepResult(keys[0], values, list(outcome.results)), metrics, target, command, charts)
     tidy = outcome.table
     tidy = tidy[tidy["metric"].isin(list(metrics))].reset_index(drop=True)
 
@@ -249,6 +243,92 @@ def sweep_keys(folder: ResultsFolder, table: pd.DataFrame) -> list[str]:
 
         raise FolderError(f"{folder.path / 'sweep.csv'}: no column {missing[0]!r} (a swept parameter in the manifest)")
     return [str(k) for k in keys]
+
+
+def plan_json(result: PlanResult, command: list[str] | None = None) -> dict[str, Any]:
+    """plan.json: the plan, what binds, what could not be reached and how the search went."""
+    return {
+        "scenario": result.scenario.name,
+        "command": command if command is not None else sys.argv,
+        "targets": [t.text for t in result.targets],
+        "objective": result.objective.text,
+        "bounds": result.bounds,
+        "plan": None
+        if result.plan is None
+        else {"counts": result.plan.counts, "cost_per_month": result.plan.cost_per_month},
+        "binding": result.binding,
+        "unreachable": [
+            {
+                "target": u.target.text,
+                "best": u.best.counts,
+                "best_value": u.best.figure(u.target.metric),
+                "reason": u.reason,
+            }
+            for u in result.unreachable
+        ],
+        "warm_start": {"counts": result.warm.counts, "notes": result.warm.notes},
+        "teams_simulated": len(result.teams),
+        "grid_size": result.grid_size,
+    }
+
+
+def write_plan(result: PlanResult, shown: Target, target: Path, command: list[str] | None = None) -> Path:
+    """plan.csv (one row per team simulated), plan.json and the frontier chart of the `shown` target."""
+
+    def fill(folder: Path) -> None:
+        from funnelsim.report.decision_charts import frontier_chart  # matplotlib, imported only to draw
+
+        result.table().to_csv(folder / "plan.csv", index=False)
+        (folder / "plan.json").write_text(json.dumps(plan_json(result, command), indent=2, default=str) + "\n")
+        charts = folder / "charts"
+        charts.mkdir()
+        frame = pd.DataFrame(
+            [
+                {
+                    "label": t.label,
+                    "cost": t.cost_per_month,
+                    **dict(zip(("mean", "ci_low", "ci_high"), t.figure(shown.metric))),
+                    "meets": t.feasible,
+                }
+                for t in result.teams
+            ]
+        )
+        label = result.plan.label if result.plan else None
+        frontier_chart(frame, shown.metric, shown.value, shown.at_least, label, charts / "frontier.png")
+
+    return write_atomically(target, fill)
+
+
+def write_sensitivity(result: SensitivityResult, names: Sequence[str], scenario_name: str, target: Path) -> Path:
+    """sensitivity.csv and one tornado chart per metric."""
+
+    def fill(folder: Path) -> None:
+        from funnelsim.report.decision_charts import tornado_chart  # matplotlib, imported only to draw
+
+        result.table.to_csv(folder / "sensitivity.csv", index=False)
+        charts = folder / "charts"
+        charts.mkdir()
+        by_key = {p.key: p for p in result.parameters}
+        for name in names:
+            rows = result.metric(name).copy()
+            for column in ("low", "base", "high"):
+                rows[column] = [by_key[k].shown(getattr(by_key[k], column)) for k in rows["parameter"]]
+            base = result.base.figure(name)[0]
+            tornado_chart(rows, name, base, scenario_name, charts / f"tornado-{slug(name)}.png")
+
+    return write_atomically(target, fill)
+
+
+def write_backtest(result: Backtest, target: Path) -> Path:
+    """backtest.csv and its chart."""
+
+    def fill(folder: Path) -> None:
+        from funnelsim.report.calibration import backtest_chart  # matplotlib, imported only to draw
+
+        result.table.to_csv(folder / "backtest.csv", index=False)
+        backtest_chart(result.table, result.scenario.name, folder / "backtest.png")
+
+    return write_atomically(target, fill)
 
 
 def compare_overloaded(folder: ResultsFolder) -> list[str]:
