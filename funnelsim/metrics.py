@@ -18,7 +18,7 @@ import pandas as pd
 
 from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
-from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
+from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, LeadColumns, Reason, Records
 from funnelsim.model.retention import monthly_hazard
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
@@ -145,7 +145,7 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
     return float(np.clip(open_before(end) - open_before(begin), 0, None).sum())
 
 
-def sal_wait_end(leads: dict[str, np.ndarray], horizon: float) -> np.ndarray:
+def sal_wait_end(leads: LeadColumns, horizon: float) -> np.ndarray:
     """When each lead stopped waiting for first contact: contact, giving up, or `horizon` (the
     end of the window for queue lengths, the end of the run for a lead's own wait)."""
     end = np.where(np.isnan(leads["first_contact_at"]), leads["ended_at"], leads["first_contact_at"])
@@ -168,8 +168,8 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     n_leads, n_mql = count(np.ones_like(cohort)), count(~np.isnan(leads["mql_at"]))
     n_sal = count(sal)
     n_sql = count(~np.isnan(leads["sql_at"]))
-    won = reason == R["assisted"]
-    lost = reason == R["deal_lost"]
+    won = reason == Reason.ASSISTED
+    lost = reason == Reason.DEAL_LOST
     is_customer = outcome == CUSTOMER
     n_customers = count(is_customer)
     f: dict[str, float] = {
@@ -181,8 +181,8 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "sqls": n_sql,
         "opportunities": count(~np.isnan(leads["opportunity_at"])),
         "deals_won": count(won),
-        "self_serve_customers": count(reason == R["self_serve"]),
-        "assisted_trial_customers": count(reason == R["assisted_trial"]),
+        "self_serve_customers": count(reason == Reason.SELF_SERVE),
+        "assisted_trial_customers": count(reason == Reason.ASSISTED_TRIAL),
         "customers": n_customers,
         "lead_to_mql": _share(n_mql, n_leads),
         "mql_to_sal": _share(n_sal, n_mql),
@@ -205,7 +205,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["sla_attainment"] = _share(float(np.count_nonzero(answered <= scenario.sales.sla)), n_sal)
 
     # capacity
-    f["abandoned"] = count(reason == R["abandoned"])
+    f["abandoned"] = count(reason == Reason.ABANDONED)
     f["abandon_rate"] = _share(f["abandoned"], n_sal)
     # Utilisation counts rep time inside open hours; an attempt finished after closing is overtime.
     sdr_calendar = WorkCalendar.build(

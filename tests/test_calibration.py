@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from funnelsim import load_scenario, simulate
-from funnelsim.model.records import R
+from funnelsim.model.records import Reason
 
 OLIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "olist-marketing-funnel"
 CHANNELS = ["organic_search", "paid_search", "social", "email", "referral"]
@@ -54,7 +54,7 @@ def test_baseline_time_from_mql_to_won_is_olists(olist):
     medians = []
     for seed in range(8):
         leads = simulate(scenario, seed).leads
-        won_here = leads["reason"] == R["assisted"]
+        won_here = leads["reason"] == Reason.ASSISTED
         medians.append(np.median(leads["closed_at"][won_here] - leads["mql_at"][won_here]) / 24)
     assert 0.75 * real_days.median() <= np.mean(medians) <= 1.25 * real_days.median()
     assert real_days.quantile(0.25) <= np.mean(medians) <= real_days.quantile(0.75)
@@ -66,7 +66,7 @@ def test_search_channels_win_more_often_than_social_and_email_as_at_olist(olist,
     rates = []
     for leads in baseline_runs:
         mql = ~np.isnan(leads["mql_at"])
-        won = leads["reason"] == R["assisted"]
+        won = leads["reason"] == Reason.ASSISTED
         rates.append(
             [np.sum(won & mql & (leads["channel"] == c)) / np.sum(mql & (leads["channel"] == c)) for c in range(5)]
         )

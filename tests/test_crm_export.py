@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from funnelsim.cli import app
 from funnelsim.experiment.runner import replication_seeds
-from funnelsim.model.records import R
+from funnelsim.model.records import Reason
 from funnelsim.model.simulate import simulate
 from funnelsim.report.crm import CRM_COLUMNS, crm_frame
 from tests.conftest import make_scenario
@@ -28,7 +28,7 @@ def test_export_has_one_row_per_lead_with_stage_timestamps_in_the_scenario_zone(
     assert len(frame) == records.n_leads and frame["lead_id"].is_unique
     assert str(frame["created_at"].dt.tz) == "Europe/Berlin"
     # the export is what a CRM holds at the horizon: deals won in the follow-up are still open there
-    won = (records.leads["reason"] == R["assisted"]) & (records.leads["closed_at"] < records.horizon_hours)
+    won = (records.leads["reason"] == Reason.ASSISTED) & (records.leads["closed_at"] < records.horizon_hours)
     assert frame["won_at"].notna().sum() == won.sum() > 0
     assert frame["deal_mrr"].notna().sum() == won.sum()
     assert frame["sql_at"].notna().sum() == np.isfinite(records.leads["sql_at"]).sum()
@@ -73,5 +73,5 @@ def test_cli_writes_replication_zero_as_csv_that_reads_back(tmp_path, scenario_f
     created = pd.to_datetime(table["created_at"], format="ISO8601", utc=True)
     assert created.is_monotonic_increasing
     assert table["created_at"].iloc[0].endswith("+01:00")
-    won_by_horizon = (records.leads["reason"] == R["assisted"]) & (records.leads["closed_at"] < records.horizon_hours)
+    won_by_horizon = (records.leads["reason"] == Reason.ASSISTED) & (records.leads["closed_at"] < records.horizon_hours)
     assert table["won_at"].notna().sum() == won_by_horizon.sum()

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn, cast
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,7 +60,7 @@ def interruptible(slot: OutputSlot) -> Iterator[None]:
 
 def executor_name(choice: ExecutorChoice) -> ExecutorName:
     """The API's name of an --executor choice."""
-    return cast(ExecutorName, choice.value)
+    return choice.value
 
 
 def command_line() -> list[str]:

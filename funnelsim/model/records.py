@@ -85,8 +85,6 @@ OUTCOMES = tuple(o.label for o in Outcome)
 IN_PROGRESS, CUSTOMER, LOST, RECYCLED = Outcome
 REASONS = tuple(r.label for r in Reason)
 OUTCOME_OF_REASON = np.array([r.outcome for r in Reason], dtype=np.int8)
-R = {r.label: r for r in Reason}
-"""Reasons by label: kept for callers not yet on `Reason` (metrics, report, verify)."""
 
 NO_REASON = -1  # a stage's own marker: the lead left this stage unsettled (an MQL, or still open)
 NO_REP = -1  # the `sdr` of a lead no SDR called

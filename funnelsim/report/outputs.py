@@ -133,7 +133,7 @@ def write_sweep(
     def fill(folder: Path) -> None:
         files = ["sweep.csv"]
         table.to_csv(folder / "sweep.csv", index=False)
-        points = []
+        points: list[dict[str, Any]] = []
         for i, (value, r) in enumerate(zip(outcome.values, outcome.results)):
             summary_table(r).to_csv(folder / f"summary-{i}.csv", index=False)
             files.append(f"summary-{i}.csv")
@@ -183,7 +183,7 @@ def write_grid(
     def fill(folder: Path) -> None:
         files = ["sweep.csv"]
         tidy.to_csv(folder / "sweep.csv", index=False)
-        points = []
+        points: list[dict[str, Any]] = []
         for i, (setting, r) in enumerate(zip(outcome.settings, outcome.results)):
             summary_table(r).to_csv(folder / f"summary-{i}.csv", index=False)
             files.append(f"summary-{i}.csv")

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from funnelsim import metrics
-from funnelsim.model.records import R, Records
+from funnelsim.model.records import Reason, Records
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
@@ -26,7 +26,7 @@ def measure_sal_queue(records: Records, scenario: Scenario) -> dict[str, float]:
     leads = records.leads
     sal = settled_cohort(records, HOURS_PER_WEEK) & ~np.isnan(leads["sal_at"])
     wait = (metrics.sal_wait_end(leads, records.horizon_hours) - leads["sal_at"])[sal]
-    abandoned = leads["reason"][sal] == R["abandoned"]
+    abandoned = leads["reason"][sal] == Reason.ABANDONED
     out = {
         "wait_probability": float(np.mean(wait > 0)),
         "mean_wait_hours": float(wait.mean()),
