@@ -18,7 +18,7 @@ import pandas as pd
 
 from funnelsim.model.arrivals import hourly_rates, local_hour_and_weekday
 from funnelsim.model.calendar import WorkCalendar, to_clock_hours
-from funnelsim.model.decay import interest_curve
+from funnelsim.model.decay import decay_slowdown, interest_curve
 from funnelsim.scenario.distributions import Distribution
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_WEEK
@@ -114,7 +114,7 @@ def _offered_load(scenario: Scenario) -> OfferedLoad:
     handle = sales.sdr.handle_time.mean()
     starts = _attempt_starts(scenario, grid, sdr_cal, handle)
     delays = starts - grid[None, :]
-    slow = 1.0 / sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0
+    slow = 1.0 / decay_slowdown(sales.auto_touch)
     interest = _curve_on(interest_curve(sales.decay), delays * slow)
     reach = sales.sdr.reach * interest
     waiting = _survival(sales.patience, delays, rng) if sales.patience is not None else np.ones_like(delays)
@@ -186,8 +186,7 @@ def _sal_moments(scenario: Scenario, rng: np.random.Generator) -> tuple[np.ndarr
         fits = fit >= rule.fit_min
         share_fit = float(fits.mean())
         mean_fit = float(fit[fits].mean()) if fits.any() else 0.0
-        chance = sales.qualify
-        qualify[code] = chance.chance * ((1 - chance.fit_weight) + chance.fit_weight * mean_fit)
+        qualify[code] = sales.qualify.at(mean_fit)
         mql_at_touch = _mql_by_touch(scenario, channel.intent, len(touches), rng) * share_fit
         mqls = np.zeros(n_points)
         if rule.engagement_min == 0:

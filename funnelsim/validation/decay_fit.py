@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from funnelsim.experiment.runner import DEFAULT_SEED, replication_seeds
-from funnelsim.model.decay import two_speed_factors
+from funnelsim.model.decay import decay_slowdown, two_speed_factors
 from funnelsim.model.records import Records
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import bundled_scenarios, load_scenario
@@ -94,7 +94,7 @@ def first_call_outcomes(records: Records, scenario: Scenario) -> tuple[np.ndarra
         & ~np.isnan(leads["first_contact_at"])
     )
     sales = scenario.sales
-    clock = 1.0 / sales.auto_touch.decay_slowdown if sales.auto_touch.enabled else 1.0
+    clock = 1.0 / decay_slowdown(sales.auto_touch)
     delay = (leads["first_contact_at"] - leads["sal_at"])[called] * clock
     qualify = sales.qualify.at(leads["fit"][called])
     reached = ~np.isnan(leads["reached_at"][called])

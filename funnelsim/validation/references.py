@@ -87,11 +87,8 @@ def stage_product(scenario: Scenario, channel: str) -> tuple[float, float]:
     mql = theory.nurture_mql_probability(touches, nurture.engage, nurture.opt_out, nurture.mql.engagement_min)
     mql *= float(fit >= nurture.mql.fit_min)
 
-    def effect(chance) -> float:
-        return chance.chance * ((1 - chance.fit_weight) + chance.fit_weight * fit)
-
     reached = theory.reached_within_attempts(sales.sdr.reach, len(sales.sdr.attempts))
-    assisted = sales.accept * reached * effect(sales.qualify) * effect(sales.ae.win)
+    assisted = sales.accept * reached * sales.qualify.at(fit) * sales.ae.win.at(fit)
     customer = mql * (self_serve.trial * self_serve.convert + (1 - self_serve.trial) * assisted)
     return mql, customer
 
