@@ -144,6 +144,7 @@ def write_run(
         if charts and not result.summary.empty:
             started = time.perf_counter()
             from funnelsim.report import charts as drawing
+
             drawing.run_charts(run_data(result), folder / "charts", timings=timings)  # from memory, not re-read
             timings["charts_seconds"] = time.perf_counter() - started
             (folder / MANIFEST).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
