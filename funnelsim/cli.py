@@ -510,7 +510,7 @@ def compare(
     for r in results:
         print_capacity_warnings(r)
     for r in results[1:]:
-        if bool(r.overloaded) != bool(base.overloaded):
+        if bool(r.overloaded) != bool(base.overloaded) and not (r.summary.empty or base.summary.empty):
             over, stable = (r, base) if r.overloaded else (base, r)
             out_console.print(
                 f"[bold yellow]note:[/] {escape(over.scenario.name)} is overloaded ({', '.join(over.overloaded)}) and "
@@ -520,6 +520,13 @@ def compare(
             )
     target = write_compare(outcome, wanted, slot, command=["funnelsim", *sys.argv[1:]])
     out_console.print(f"comparison written to {escape(str(target))}/")
+    lost = [r.scenario.name for r in results if r.summary.empty]
+    if lost:
+        err_console.print(
+            f"[bold red]error:[/] every replication of {escape(', '.join(lost))} failed, so it has no figures and "
+            f"no differences; the other scenarios' figures and each error (manifest.json) are in {escape(str(target))}/"
+        )
+        raise typer.Exit(1)
 
 
 def print_incremental(outcome: Any) -> None:

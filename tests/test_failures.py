@@ -152,3 +152,38 @@ def test_a_signal_stops_every_worker_cleans_up_and_exits_within_2_seconds(tmp_pa
     time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.yaml"]  # no partial folder, no lock, no results
+
+
+@pytest.mark.parametrize("broken", ["lifo", "fifo"])  # a variant, then the reference itself
+def test_compare_where_one_scenario_always_fails_writes_the_rest_and_exits_1(monkeypatch, tmp_path, broken):
+    real = runner_module.simulate
+
+    def simulate(scenario, seed):
+        if scenario.sales.queue == broken:
+            raise RuntimeError(f"{broken} is broken")
+        return real(scenario, seed)
+
+    monkeypatch.setattr(runner_module, "simulate", simulate)
+    out = tmp_path / "cmp"
+    result = cli.invoke(
+        app, ["compare", "baseline", "--vary", "sales.queue=fifo,lifo,score", "--reps", "2", "--workers", "1",
+              "--set", "horizon=45d", "--set", "warmup=5d", "--quiet", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"every replication of baseline[queue={broken}] failed" in " ".join(result.output.split())
+    manifest = json.loads((out / "manifest.json").read_text())
+    failed = {v["name"]: v["failed_replications"] for v in manifest["variants"]}
+    assert [f["replication"] for f in failed[f"baseline[queue={broken}]"]] == [0, 1]
+    assert all(f"{broken} is broken" in f["error"] for f in failed[f"baseline[queue={broken}]"])
+    assert sum(len(f) for f in failed.values()) == 2
+    short = ["horizon=45d", "warmup=5d", "sales.queue=score"]
+    clean = runner_module.run("baseline", 2, runner_module.DEFAULT_SEED, overrides=short, executor="serial")
+    score = pd.read_csv(out / "summary-baseline_queue_score.csv").set_index("metric")
+    assert score.loc["customers", "mean"] == pytest.approx(clean.figure("customers")[0])
+    comparison = pd.read_csv(out / "comparison.csv").set_index("metric")
+    other = "baseline[queue=score]"
+    if broken == "lifo":  # the surviving variant is still paired with the reference
+        assert comparison.loc["customers", f"{other} - baseline[queue=fifo]"] == pytest.approx(
+            clean.figure("customers")[0] - comparison.loc["customers", "baseline[queue=fifo]"]
+        )
+    assert (out / "charts" / "comparison.png").is_file()
