@@ -74,7 +74,7 @@ def manifest(
         "seed": result.seed,
         "replications": len(result.replications),
         "failed_replications": [
-            {"replication": int(row.replication), "error": row.error} for row in failed.itertuples()
+            {"replication": int(row["replication"]), "error": row["error"]} for row in failed.to_dict("records")
         ],
         "notes": result.notes,
         "versions": versions(),
