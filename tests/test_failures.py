@@ -97,12 +97,24 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start_slow_run(tmp_path: Path, out: Path, reps: int, workers: int) -> subprocess.Popen:
+def _start_slow_run(tmp_path: Path, out: Path, reps: int, workers: int, sets: tuple[str, ...] = ()) -> subprocess.Popen:
     scenario = tmp_path / "slow.yaml"
     scenario.write_text(SLOW)
     command = [sys.executable, "-m", "funnelsim.cli", "run", str(scenario), "--reps", str(reps)]
     command += ["--workers", str(workers), "--quiet", "--no-charts", "--out", str(out)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    command += [part for item in sets for part in ("--set", item)]
+    env = dict(os.environ, PYTHONFAULTHANDLER="1")  # SIGABRT then prints every thread's stack
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+
+
+def _finish_or_dump(process: subprocess.Popen, seconds: float) -> str:
+    """The run's stderr; if it has not ended within `seconds`, fail with its threads' stacks."""
+    try:
+        return process.communicate(timeout=seconds)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _, stderr = process.communicate(timeout=30)
+        pytest.fail(f"the run did not end within {seconds:.0f} s; its threads were at:\n{stderr[-8000:]}")
 
 
 def _wait_for_workers(process: subprocess.Popen, count: int) -> list[int]:
@@ -118,17 +130,22 @@ def _wait_for_workers(process: subprocess.Popen, count: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_a_killed_worker_process_costs_nothing_its_replications_are_rerun(tmp_path):
     out = tmp_path / "killed"
-    process = _start_slow_run(tmp_path, out, reps=4, workers=2)
+    # a third of SLOW's horizon: long enough to kill a worker mid-replication, short enough not to
+    # run for minutes on a loaded machine (where a slow run was once taken for a hang)
+    short = ("horizon=120d",)
+    process = _start_slow_run(tmp_path, out, reps=4, workers=2, sets=short)
     workers = _wait_for_workers(process, 2)
     time.sleep(0.5)
     os.kill(workers[0], signal.SIGKILL)
-    _, stderr = process.communicate(timeout=180)
+    stderr = _finish_or_dump(process, 300)
     assert process.returncode == 0, stderr
     assert "worker process died" in stderr and "rerun" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failed_replications"] == [] and manifest["replications"] == 4
     assert any("rerun" in note for note in manifest["notes"])
-    clean = runner_module.run(tmp_path / "slow.yaml", reps=4, executor="serial", timeseries_step_hours=None)
+    clean = runner_module.run(
+        tmp_path / "slow.yaml", reps=4, overrides=short, executor="serial", timeseries_step_hours=None
+    )
     killed = pd.read_parquet(out / "replications.parquet")
     assert killed["leads"].tolist() == clean.replications["leads"].tolist()  # same seeds, same figures
     assert killed["customers"].tolist() == clean.replications["customers"].tolist()
