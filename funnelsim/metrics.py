@@ -412,7 +412,8 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
                 "n": n,
             }
         )
-    return pd.DataFrame(rows)
+    # a side whose replications all failed has no figures: no rows, but the columns still
+    return pd.DataFrame(rows, columns=["metric", "mean_a", "mean_b", "difference", "ci_low", "ci_high", "n"])
 
 
 def paired_ratio(a: pd.DataFrame, b: pd.DataFrame, numerator: str, denominator: str) -> tuple[float, float, float, int]:
@@ -423,6 +424,8 @@ def paired_ratio(a: pd.DataFrame, b: pd.DataFrame, numerator: str, denominator: 
     t quantile of the pairs. The ratio of means is used rather than a mean of per-replication
     ratios, which blows up whenever one replication gains almost nothing.
     """
+    if not all(name in side.columns for side in (a, b) for name in (numerator, denominator)):
+        return math.nan, math.nan, math.nan, 0  # a side whose replications all failed
     merged = a.merge(b, on="replication", suffixes=("_a", "_b"))
     d_num = (merged[f"{numerator}_b"] - merged[f"{numerator}_a"]).to_numpy(dtype=np.float64)
     d_den = (merged[f"{denominator}_b"] - merged[f"{denominator}_a"]).to_numpy(dtype=np.float64)

@@ -353,3 +353,23 @@ def test_warnings_and_overloaded_variants_are_shown(run_folder, compare_folder, 
     chart = _chart(cmp_copy, "comparison")
     labels = {t.get_text() for ax in chart.figure.axes for t in ax.get_yticklabels()}
     assert "baseline[count=1] ⚠ overloaded" in labels and "baseline[count=3]" in labels
+
+
+def test_charts_drawn_side_by_side_are_the_files_drawn_in_turn(run_folder, tmp_path):
+    data = open_folder(run_folder).run_data()
+    timings: dict[str, float] = {}
+    forked = charts.run_charts(data, tmp_path / "forked", workers=2, timings=timings)
+    in_turn = charts.run_charts(data, tmp_path / "in_turn", workers=1)
+    assert [p.name for p in forked] == [f"{name}.png" for name in charts.RUN_CHARTS]
+    assert [p.read_bytes() for p in forked] == [p.read_bytes() for p in in_turn]
+    assert sorted(timings) == sorted(f"chart_{name}_seconds" for name in charts.RUN_CHARTS)
+    assert all(seconds > 0 for seconds in timings.values())
+
+
+def test_a_run_folder_records_each_phase_in_its_manifest(run_folder):
+    import json
+
+    timings = json.loads((run_folder / "manifest.json").read_text())["timings"]
+    phases = {"wall_seconds", "replication_seconds_total", "write_seconds", "charts_seconds"}
+    assert phases | {f"chart_{name}_seconds" for name in charts.RUN_CHARTS} == set(timings)
+    assert timings["charts_seconds"] >= max(v for k, v in timings.items() if k.startswith("chart_")) > 0

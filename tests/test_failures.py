@@ -97,12 +97,24 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start_slow_run(tmp_path: Path, out: Path, reps: int, workers: int) -> subprocess.Popen:
+def _start_slow_run(tmp_path: Path, out: Path, reps: int, workers: int, sets: tuple[str, ...] = ()) -> subprocess.Popen:
     scenario = tmp_path / "slow.yaml"
     scenario.write_text(SLOW)
     command = [sys.executable, "-m", "funnelsim.cli", "run", str(scenario), "--reps", str(reps)]
     command += ["--workers", str(workers), "--quiet", "--no-charts", "--out", str(out)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    command += [part for item in sets for part in ("--set", item)]
+    env = dict(os.environ, PYTHONFAULTHANDLER="1")  # SIGABRT then prints every thread's stack
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+
+
+def _finish_or_dump(process: subprocess.Popen, seconds: float) -> str:
+    """The run's stderr; if it has not ended within `seconds`, fail with its threads' stacks."""
+    try:
+        return process.communicate(timeout=seconds)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _, stderr = process.communicate(timeout=30)
+        pytest.fail(f"the run did not end within {seconds:.0f} s; its threads were at:\n{stderr[-8000:]}")
 
 
 def _wait_for_workers(process: subprocess.Popen, count: int) -> list[int]:
@@ -118,17 +130,22 @@ def _wait_for_workers(process: subprocess.Popen, count: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_a_killed_worker_process_costs_nothing_its_replications_are_rerun(tmp_path):
     out = tmp_path / "killed"
-    process = _start_slow_run(tmp_path, out, reps=4, workers=2)
+    # a third of SLOW's horizon: long enough to kill a worker mid-replication, short enough not to
+    # run for minutes on a loaded machine (where a slow run was once taken for a hang)
+    short = ("horizon=120d",)
+    process = _start_slow_run(tmp_path, out, reps=4, workers=2, sets=short)
     workers = _wait_for_workers(process, 2)
     time.sleep(0.5)
     os.kill(workers[0], signal.SIGKILL)
-    _, stderr = process.communicate(timeout=180)
+    stderr = _finish_or_dump(process, 300)
     assert process.returncode == 0, stderr
     assert "worker process died" in stderr and "rerun" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["failed_replications"] == [] and manifest["replications"] == 4
     assert any("rerun" in note for note in manifest["notes"])
-    clean = runner_module.run(tmp_path / "slow.yaml", reps=4, executor="serial", timeseries_step_hours=None)
+    clean = runner_module.run(
+        tmp_path / "slow.yaml", reps=4, overrides=short, executor="serial", timeseries_step_hours=None
+    )
     killed = pd.read_parquet(out / "replications.parquet")
     assert killed["leads"].tolist() == clean.replications["leads"].tolist()  # same seeds, same figures
     assert killed["customers"].tolist() == clean.replications["customers"].tolist()
@@ -152,3 +169,38 @@ def test_a_signal_stops_every_worker_cleans_up_and_exits_within_2_seconds(tmp_pa
     time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.yaml"]  # no partial folder, no lock, no results
+
+
+@pytest.mark.parametrize("broken", ["lifo", "fifo"])  # a variant, then the reference itself
+def test_compare_where_one_scenario_always_fails_writes_the_rest_and_exits_1(monkeypatch, tmp_path, broken):
+    real = runner_module.simulate
+
+    def simulate(scenario, seed):
+        if scenario.sales.queue == broken:
+            raise RuntimeError(f"{broken} is broken")
+        return real(scenario, seed)
+
+    monkeypatch.setattr(runner_module, "simulate", simulate)
+    out = tmp_path / "cmp"
+    result = cli.invoke(
+        app, ["compare", "baseline", "--vary", "sales.queue=fifo,lifo,score", "--reps", "2", "--workers", "1",
+              "--set", "horizon=45d", "--set", "warmup=5d", "--quiet", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"every replication of baseline[queue={broken}] failed" in " ".join(result.output.split())
+    manifest = json.loads((out / "manifest.json").read_text())
+    failed = {v["name"]: v["failed_replications"] for v in manifest["variants"]}
+    assert [f["replication"] for f in failed[f"baseline[queue={broken}]"]] == [0, 1]
+    assert all(f"{broken} is broken" in f["error"] for f in failed[f"baseline[queue={broken}]"])
+    assert sum(len(f) for f in failed.values()) == 2
+    short = ["horizon=45d", "warmup=5d", "sales.queue=score"]
+    clean = runner_module.run("baseline", 2, runner_module.DEFAULT_SEED, overrides=short, executor="serial")
+    score = pd.read_csv(out / "summary-baseline_queue_score.csv").set_index("metric")
+    assert score.loc["customers", "mean"] == pytest.approx(clean.figure("customers")[0])
+    comparison = pd.read_csv(out / "comparison.csv").set_index("metric")
+    other = "baseline[queue=score]"
+    if broken == "lifo":  # the surviving variant is still paired with the reference
+        assert comparison.loc["customers", f"{other} - baseline[queue=fifo]"] == pytest.approx(
+            clean.figure("customers")[0] - comparison.loc["customers", "baseline[queue=fifo]"]
+        )
+    assert (out / "charts" / "comparison.png").is_file()

@@ -110,3 +110,10 @@ def compare(
         terminal.comparison(outcome, wanted, reps, seed)
         target = write_compare(outcome, wanted, slot, command=command_line())
     terminal.say(f"comparison written to {target}/")
+    lost = [r.scenario.name for r in outcome.results if r.summary.empty]
+    if lost:
+        terminal.error(
+            f"every replication of {', '.join(lost)} failed, so it has no figures and no differences; "
+            f"the other scenarios' figures and each error (manifest.json) are in {target}/"
+        )
+        raise typer.Exit(1)

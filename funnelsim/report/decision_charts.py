@@ -157,8 +157,14 @@ def frontier_chart(
             )
         )
         ax.errorbar(part["cost"], mean, yerr=errors, fmt="o", color=colour, capsize=3, label=name)
-    for row in ordered.itertuples():
-        ax.annotate(str(row.label), (row.cost, row.mean * scale), textcoords="offset points", xytext=(5, 5), fontsize=7)
+    for row in ordered.to_dict("records"):
+        ax.annotate(
+            str(row["label"]),
+            (float(row["cost"]), float(row["mean"]) * scale),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=7,
+        )
     sign, percent = (">=" if at_least else "<="), ("%" if scale == 100 else "")
     ax.axhline(
         target * scale, color="#b22222", linestyle="--", linewidth=1, label=f"target {sign} {target * scale:g}{percent}"

@@ -57,8 +57,8 @@ def figures_table(summary: pd.DataFrame, currency: str) -> str:
     last = None
     ordered = pd.concat([summary[~summary["metric"].str.startswith("channel.")],
                          summary[summary["metric"].str.startswith("channel.")]])  # fmt: skip
-    for entry in ordered.itertuples():
-        info = figure_info(entry.metric)
+    for entry in ordered.to_dict("records"):
+        info = figure_info(str(entry["metric"]))
         if info.section != last:
             rows.append([_e(info.section), "", "", ""])
             classes.append("section")
@@ -68,8 +68,8 @@ def figures_table(summary: pd.DataFrame, currency: str) -> str:
             [
                 _e(info.label),
                 _e(unit),
-                _e(format_value(entry.mean, info.unit, currency)),
-                _e(format_interval(entry.ci_low, entry.ci_high, info.unit)),
+                _e(format_value(float(entry["mean"]), info.unit, currency)),
+                _e(format_interval(float(entry["ci_low"]), float(entry["ci_high"]), info.unit)),
             ]
         )
         classes.append("")
@@ -212,12 +212,13 @@ def sweep_decision_table(table: pd.DataFrame, key: str | list[str], metrics: lis
     keys = [key] if isinstance(key, str) else list(key)
     point = table[keys].astype(str).agg(", ".join, axis=1)
     values = list(dict.fromkeys(point))
+    point_of = point.to_dict()
     best: dict[str, Any] = {}
     for metric in metrics:
         part = table[table["metric"] == metric]
         direction = better(metric)
         if direction and part["mean"].notna().any():
-            best[metric] = point[part["mean"].idxmax() if direction == "higher" else part["mean"].idxmin()]
+            best[metric] = point_of[part["mean"].idxmax() if direction == "higher" else part["mean"].idxmin()]
     rows = []
     for value in values:
         cells = [_e(value)]

@@ -207,7 +207,7 @@ def comparison(outcome: CompareResult, wanted: Sequence[str], reps: int, seed: i
     for r in results:
         capacity_warnings(r)
     for r in results[1:]:
-        if bool(r.overloaded) != bool(base.overloaded):
+        if bool(r.overloaded) != bool(base.overloaded) and not (r.summary.empty or base.summary.empty):
             over, stable = (r, base) if r.overloaded else (base, r)
             out_console.print(
                 f"[bold yellow]note:[/] {escape(over.scenario.name)} is overloaded ({', '.join(over.overloaded)}) and "

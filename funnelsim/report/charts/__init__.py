@@ -1,0 +1,116 @@
+"""Planning charts (matplotlib, Agg backend, PNG): funnel, speed to lead, capacity, revenue, compare, sweep.
+
+Every chart function takes the tables a results folder stores and returns a `Chart`: the figure
+and the numbers it plots, so tests and notebooks can check what is drawn. One module per family;
+this one gathers them and draws a run's charts (side by side when it can).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from funnelsim.report.charts.base import (
+    BETTER,
+    DELAY_BUCKETS,
+    DPI,
+    FUNNEL,
+    LOWER_IS_BETTER,
+    MARKETING,
+    MUTED,
+    NO_DIRECTION,
+    OUTCOME,
+    SALES,
+    SPEED_MARKS,
+    WORSE,
+    Chart,
+    RunData,
+    better,
+    no_data,
+)
+from funnelsim.report.charts.capacity import capacity_by_hour_chart, capacity_trend_chart
+from funnelsim.report.charts.comparison import compare_chart, sweep_chart
+from funnelsim.report.charts.funnel import conversion_by_delay_chart, funnel_chart, speed_to_lead_chart
+from funnelsim.report.charts.revenue import revenue_chart
+
+__all__ = [
+    "BETTER", "DELAY_BUCKETS", "DPI", "FUNNEL", "LOWER_IS_BETTER", "MARKETING", "MUTED", "NO_DIRECTION", "OUTCOME",
+    "RUN_CHARTS", "SALES", "SPEED_MARKS", "WORSE", "Chart", "RunData", "better", "capacity_by_hour_chart",
+    "capacity_trend_chart", "compare_chart", "conversion_by_delay_chart", "funnel_chart", "no_data", "revenue_chart",
+    "run_charts", "speed_to_lead_chart", "sweep_chart",
+]  # fmt: skip
+
+RUN_CHARTS = {
+    "funnel": funnel_chart,
+    "speed_to_lead": speed_to_lead_chart,
+    "conversion_by_delay": conversion_by_delay_chart,
+    "capacity_by_hour": capacity_by_hour_chart,
+    "capacity_trend": capacity_trend_chart,
+    "revenue": revenue_chart,
+}
+
+
+def _draw_and_save(name: str, data: RunData, folder: Path) -> tuple[Path, float]:
+    started = time.perf_counter()
+    path = RUN_CHARTS[name](data).save(folder)
+    return path, time.perf_counter() - started
+
+
+_FORKED_DATA: RunData | None = None  # what a forked chart worker draws from (inherited, never pickled)
+
+
+def _draw_in_fork(name: str, folder: Path) -> tuple[Path, float]:
+    assert _FORKED_DATA is not None
+    return _draw_and_save(name, _FORKED_DATA, folder)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _can_fork() -> bool:
+    # forking a process that runs other threads (the what-if server) can deadlock the child
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _idle_cores() -> int:
+    """Cores nobody else is using (by the 1-minute load average): on a busy machine, forked chart
+    workers only add their start-up to the same CPU time (measured: slower than drawing in turn)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return 1
+    return max(1, int(cores - busy + 0.5))
+
+
+def run_charts(
+    data: RunData, folder: Path, workers: int | None = None, timings: dict[str, float] | None = None
+) -> list[Path]:
+    """Every run chart into `folder`; returns the files written.
+
+    With more than one worker (default: one per idle core) and a single-threaded process, the charts
+    are drawn side by side in forked processes that inherit `data`; `timings` gets each chart's seconds.
+    """
+    global _FORKED_DATA
+    names = list(RUN_CHARTS)
+    workers = min(len(names), workers if workers is not None else _idle_cores())
+    folder.mkdir(parents=True, exist_ok=True)
+    if workers > 1 and _can_fork():
+        _FORKED_DATA = data
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_leave_interrupts_to_the_parent) as pool:
+                drawn = list(pool.map(_draw_in_fork, names, [folder] * len(names)))
+        finally:
+            _FORKED_DATA = None
+    else:
+        drawn = [_draw_and_save(name, data, folder) for name in names]
+    if timings is not None:
+        timings.update({f"chart_{name}_seconds": seconds for name, (_, seconds) in zip(names, drawn)})
+    return [path for path, _ in drawn]
