@@ -18,7 +18,7 @@ import pandas as pd
 
 from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
-from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, R, Records
+from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, LeadColumns, R, Records
 from funnelsim.model.retention import monthly_hazard
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
@@ -145,7 +145,7 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
     return float(np.clip(open_before(end) - open_before(begin), 0, None).sum())
 
 
-def sal_wait_end(leads: dict[str, np.ndarray], horizon: float) -> np.ndarray:
+def sal_wait_end(leads: LeadColumns, horizon: float) -> np.ndarray:
     """When each lead stopped waiting for first contact: contact, giving up, or `horizon` (the
     end of the window for queue lengths, the end of the run for a lead's own wait)."""
     end = np.where(np.isnan(leads["first_contact_at"]), leads["ended_at"], leads["first_contact_at"])

@@ -98,7 +98,7 @@ def ciw_available() -> bool:
 
 def ciw_mmc(config: BenchConfig, seed: int) -> QueueRun:
     """Ciw's own M/M/c network, run until the customers have completed service."""
-    import ciw  # type: ignore[import-untyped]  # the optional bench extra; it ships no type hints
+    import ciw  # the optional bench extra
 
     arrival_rate, service_rate, horizon = mmc_rates(config)
     gc.collect()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats  # type: ignore[import-untyped]  # scipy ships no type hints
+from scipy import optimize, stats
 
 from funnelsim.calibrate.survival import Z95
 

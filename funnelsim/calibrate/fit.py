@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
+from scipy import stats
 
 from funnelsim.calibrate.families import DurationFit, best_fit, hours_text
 from funnelsim.calibrate.survival import CENSORED, COMPETING, REACHED, Incidence, cumulative_incidence

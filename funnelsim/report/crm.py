@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim.model.calendar import clock_zero
-from funnelsim.model.records import LOST, R, Records
+from funnelsim.model.records import LOST, LeadColumns, R, Records
 from funnelsim.scenario.schema import Scenario
 
 CRM_COLUMNS = (
@@ -69,7 +69,7 @@ def crm_frame(records: Records, scenario: Scenario) -> pd.DataFrame:
     return frame
 
 
-def _stage_hours(leads: dict[str, np.ndarray], lost: np.ndarray) -> dict[str, np.ndarray]:
+def _stage_hours(leads: LeadColumns, lost: np.ndarray) -> dict[str, np.ndarray]:
     won_at = np.where(leads["reason"] == R["assisted"], leads["closed_at"], leads["customer_at"])
     return {
         "created_at": leads["arrival_at"],

@@ -17,7 +17,7 @@ import pandas as pd
 
 from funnelsim.report.folder import ResultsFolder, open_folder
 from funnelsim.report.formatting import figure_info, format_difference, format_interval, format_value
-from funnelsim.report.outputs import folder_charts
+from funnelsim.report.outputs import folder_charts, sweep_keys
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios
 
 CSS = """
@@ -199,8 +199,6 @@ def compare_decision_table(
 
 
 def sweep_folder_table(folder: ResultsFolder, currency: str) -> str:
-    from funnelsim.report.outputs import sweep_keys
-
     table = folder.table("sweep.csv")
     keys = sweep_keys(folder, table)
     metrics = folder.manifest.get("metrics") or list(dict.fromkeys(table["metric"]))

@@ -17,8 +17,8 @@ from funnelsim.metrics import FIGURES, HEADLINE, ONE_LINE
 from funnelsim.metrics import SWEEP_DEFAULT as SWEEP_METRICS
 from funnelsim.report.formatting import format_interval, format_value
 from funnelsim.report.html import compare_decision_table, figures_table, sweep_decision_table
-from funnelsim.report.outputs import comparison_table, run_data, sweep_table, write_compare, write_sweep
-from funnelsim.report.results import summary_table, write_run
+from funnelsim.report.outputs import comparison_table, sweep_table, write_compare, write_sweep
+from funnelsim.report.results import run_data, summary_table, write_run
 
 # customers as a plain number here (no decimal), as the one-line repr always showed it
 SHORT_FIGURES = tuple((name, "" if name == "customers" else FIGURES[name].unit) for name in ONE_LINE)

@@ -15,7 +15,7 @@ from funnelsim.experiment.grid import GridResult
 from funnelsim.experiment.plan import PlanResult, Target
 from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
 from funnelsim.experiment.sensitivity import SensitivityResult
-from funnelsim.report.folder import FORMAT, ResultsFolder, open_folder
+from funnelsim.report.folder import FORMAT, FolderError, ResultsFolder, open_folder
 from funnelsim.report.paths import OutputSlot
 from funnelsim.report.results import manifest, summary_table, versions, write_atomically
 
@@ -26,20 +26,6 @@ if TYPE_CHECKING:  # the calibrate package needs its extra at run time
 def slug(name: str) -> str:
     """A scenario name as one safe file-name component."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_") or "scenario"
-
-
-def run_data(result: RunResult) -> Any:
-    """The run charts' input from a result in memory (what the folder would hold)."""
-    from funnelsim.report.charts import RunData
-
-    return RunData(
-        name=result.scenario.name,
-        summary=summary_table(result),
-        scenario=result.scenario,
-        timeseries=result.timeseries,
-        tables=dict(result.tables),
-        warnings=[str(w) for w in getattr(result, "warnings", None) or []],
-    )
 
 
 def comparison_table(outcome: CompareResult, metrics: Sequence[str]) -> pd.DataFrame:
@@ -239,8 +225,6 @@ def sweep_keys(folder: ResultsFolder, table: pd.DataFrame) -> list[str]:
     keys = folder.manifest.get("params") or [folder.manifest.get("param") or table.columns[0]]
     missing = [str(k) for k in keys if k not in table.columns]
     if missing:
-        from funnelsim.report.folder import FolderError
-
         raise FolderError(f"{folder.path / 'sweep.csv'}: no column {missing[0]!r} (a swept parameter in the manifest)")
     return [str(k) for k in keys]
 
