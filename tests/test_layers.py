@@ -22,7 +22,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # should pay for (test_charts checks that nothing else imports it).
 DEFERRED = {"funnelsim.report.charts", "funnelsim.report.decision_charts", "funnelsim.report.calibration"}
 # The CLI's commands import their machinery when run, to keep `funnelsim --help` quick.
-CLI = ("cli.py", "cli_decisions.py", "cli")
+CLI = ("cli",)
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:

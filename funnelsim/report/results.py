@@ -64,6 +64,20 @@ def summary_table(result: RunResult) -> pd.DataFrame:
     return table
 
 
+def run_data(result: RunResult) -> Any:
+    """The run charts' input from a result in memory (what the folder would hold)."""
+    from funnelsim.report.charts import RunData  # matplotlib, only when charts are drawn
+
+    return RunData(
+        name=result.scenario.name,
+        summary=summary_table(result),
+        scenario=result.scenario,
+        timeseries=result.timeseries,
+        tables=dict(result.tables),
+        warnings=[str(w) for w in getattr(result, "warnings", None) or []],
+    )
+
+
 def manifest(
     result: RunResult, command: list[str] | None = None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
