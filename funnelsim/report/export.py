@@ -63,8 +63,8 @@ def _sheet_tables(folder: ResultsFolder) -> list[tuple[str, str]]:
 
 def write_xlsx(path: Path | str, target: Path | str | None = None) -> Path:
     """Write the folder's tables to `target` (default: DIR/<name>.xlsx); returns the workbook path."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs installed with the extra
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook  # untyped (pyproject: mypy overrides)
+    from openpyxl.styles import Font
 
     folder = open_folder(path)
     currency = str(folder.manifest.get("currency") or (folder.manifest.get("scenario") or {}).get("currency") or "USD")

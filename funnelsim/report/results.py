@@ -164,17 +164,3 @@ def write_run(
             (folder / MANIFEST).write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
     return write_atomically(out, fill, force, command)
-
-
-def run_data(result: RunResult) -> Any:
-    """The run charts' input from a result in memory (what the folder would hold)."""
-    from funnelsim.report.charts import RunData
-
-    return RunData(
-        name=result.scenario.name,
-        summary=summary_table(result),
-        scenario=result.scenario,
-        timeseries=result.timeseries,
-        tables=dict(result.tables),
-        warnings=[str(w) for w in getattr(result, "warnings", None) or []],
-    )
