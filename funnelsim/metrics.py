@@ -54,7 +54,9 @@ _FIGURES: dict[str, Figure] = {
     "self_serve_customers": Figure("Self-serve customers (no rep)", "customers", "Funnel"),
     "assisted_trial_customers": Figure("Trials converted with a rep", "customers", "Funnel"),
     "customers": Figure("New customers", "customers", "Funnel", True),
-    "censored_share": Figure("Window's leads still open at the end of the follow-up (censored)", "%", "Funnel"),
+    "censored_share": Figure(
+        "Window's leads still open at the end of the follow-up (censored)", "%", "Funnel", better="lower"
+    ),
     "lead_to_mql": Figure("Lead -> MQL", "%", "Conversion"),
     "mql_to_sal": Figure("MQL -> SAL", "%", "Conversion"),
     "sal_to_sql": Figure("SAL -> SQL", "%", "Conversion", True),
@@ -70,19 +72,27 @@ _FIGURES: dict[str, Figure] = {
     "sla_attainment": Figure("SLA attainment", "%", "Speed to lead", True),
     "abandoned": Figure("Abandoned before contact", "leads", "Capacity", better="lower"),
     "abandon_rate": Figure("Abandoned / SALs", "%", "Capacity", True, better="lower"),
-    "sdr_offered_load": Figure("SDR desk offered load (call hours needed / open rep hours)", "x", "Capacity"),
+    "sdr_offered_load": Figure(
+        "SDR desk offered load (call hours needed / open rep hours)", "x", "Capacity", better=None
+    ),
     "sdr_utilisation": Figure("SDR utilisation (of open hours)", "%", "Capacity", True, better=None),
     "sdr_overtime_hours": Figure("SDR time past closing (finishing calls)", "h", "Capacity", better="lower"),
     "sal_queue_mean": Figure("SAL queue, time-average", "leads", "Capacity", better="lower"),
-    "sal_backlog_growth_per_week": Figure("SAL queue, growth through the window", "leads/week", "Capacity"),
+    "sal_backlog_growth_per_week": Figure(
+        "SAL queue, growth through the window", "leads/week", "Capacity", better="lower"
+    ),
     "sal_wait_mean_hours": Figure("Time in SAL queue, mean", "h", "Capacity", better="lower"),
-    "ae_offered_load": Figure("AE pipeline offered load (SQLs arriving x time in a slot / slots)", "x", "Capacity"),
-    "ae_load_if_prompt": Figure("AE offered load if every SAL were called at once", "x", "Capacity"),
+    "ae_offered_load": Figure(
+        "AE pipeline offered load (SQLs arriving x time in a slot / slots)", "x", "Capacity", better=None
+    ),
+    "ae_load_if_prompt": Figure("AE offered load if every SAL were called at once", "x", "Capacity", better=None),
     "ae_utilisation": Figure(
         "AE slots occupied (from the moment a deal takes one)", "%", "Capacity", True, better=None
     ),
-    "ae_waiting_mean": Figure("SQLs waiting for an AE slot, time-average", "deals", "Capacity"),
-    "ae_backlog_growth_per_week": Figure("SQLs waiting for an AE, growth through the window", "deals/week", "Capacity"),
+    "ae_waiting_mean": Figure("SQLs waiting for an AE slot, time-average", "deals", "Capacity", better="lower"),
+    "ae_backlog_growth_per_week": Figure(
+        "SQLs waiting for an AE, growth through the window", "deals/week", "Capacity", better="lower"
+    ),
     "sales_cycle_mean_days": Figure("SQL -> close, mean", "d", "Capacity", better="lower"),
     "bookings_arr": Figure("Bookings (new ARR of the window's customers)", "money", "Revenue", True),
     "cohort_revenue": Figure(
@@ -96,9 +106,9 @@ _FIGURES: dict[str, Figure] = {
     "revenue_churn_monthly": Figure("Revenue churn, monthly", "%", "Revenue, calendar time", better="lower"),
     "marketing_spend": Figure("Marketing spend (cost per lead)", "money", "Cost", better="lower"),
     "team_cost": Figure("Sales team cost (SDRs and AEs)", "money", "Cost", better="lower"),
-    "fixed_cost": Figure("Fixed cost (managers, tools)", "money", "Cost"),
-    "options_cost": Figure("Cost of options (e.g. automated touch)", "money", "Cost"),
-    "total_spend": Figure("Sales and marketing spend, all of it", "money", "Cost"),
+    "fixed_cost": Figure("Fixed cost (managers, tools)", "money", "Cost", better="lower"),
+    "options_cost": Figure("Cost of options (e.g. automated touch)", "money", "Cost", better="lower"),
+    "total_spend": Figure("Sales and marketing spend, all of it", "money", "Cost", better="lower"),
     "cac": Figure("CAC (all spend / new customers)", "money", "Cost", True, better="lower"),
     "ltv": Figure("LTV (gross margin, capped horizon)", "money", "Cost"),
     "ltv_to_cac": Figure("LTV : CAC", "x", "Cost", True),
@@ -119,7 +129,7 @@ SPEED_SHARES: tuple[str, ...] = tuple(
 # Figures also given per channel, as channel.<channel>.<name>.
 CHANNEL_FIGURES: dict[str, Figure] = {
     name: replace(FIGURES[name], section="By channel") for name in ("leads", "mqls", "customers", "lead_to_customer")
-} | {"cost_per_customer": Figure("Cost per customer", "money", "By channel", name="cost_per_customer")}
+} | {"cost_per_customer": Figure("Cost per customer", "money", "By channel", name="cost_per_customer", better="lower")}
 # The funnel's stages in order, from lead to customer (the funnel chart's bars, the page's funnel).
 FUNNEL_STAGES: tuple[str, ...] = (
     "leads", "mqls", "sals", "called", "reached", "sqls", "opportunities", "deals_won", "customers",

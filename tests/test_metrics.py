@@ -71,12 +71,17 @@ def test_the_registrys_named_sets_name_its_figures_and_each_figure_says_which_wa
     assert unknown == {key: [] for key in sets}
     assert tuple(n for n in metrics.FIGURES if n in metrics.FUNNEL_STAGES) == metrics.FUNNEL_STAGES  # funnel order
     directions = {name: figure.better for name, figure in metrics.FIGURES.items()}
-    assert {n for n, d in directions.items() if d is None} == {"sdr_utilisation", "ae_utilisation"}
+    neither = {"sdr_utilisation", "ae_utilisation", "sdr_offered_load", "ae_offered_load", "ae_load_if_prompt"}
+    assert {n for n, d in directions.items() if d is None} == neither  # busier is neither better nor worse
+    costs = [n for n, f in metrics.FIGURES.items() if f.section == "Cost" and n.endswith(("_cost", "_spend"))]
+    assert costs and all(directions[n] == "lower" for n in costs)
+    assert directions["ae_waiting_mean"] == directions["sal_backlog_growth_per_week"] == "lower"
     assert directions["cac"] == directions["abandon_rate"] == directions["response_delay_median_hours"] == "lower"
     assert directions["customers"] == directions["ltv_to_cac"] == directions["answered_within_1h"] == "higher"
 
 
 def test_a_metric_the_registry_does_not_know_reads_better_higher_or_lower_in_hours():
     assert better("channel.web.leads") == "higher"
-    assert better("channel.web.cost_per_customer") == better("some_new_figure") == "higher"
+    assert better("some_new_figure") == "higher"
+    assert better("channel.web.cost_per_customer") == "lower"
     assert better("some_new_figure_hours") == better("channel.web.wait_hours") == "lower"
