@@ -127,7 +127,11 @@ def calendar_mean_delay(open_intervals: Sequence[tuple[float, float]], period: f
 
 
 def office_week(days: Sequence[int], hours: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Open intervals in hours of the week (Monday 00:00 = 0) for weekdays 0..6 and daily hours."""
+    """Open intervals in hours of the week (Monday 00:00 = 0) for weekdays 0..6 and daily hours.
+
+    A night shift's closing hour is past 24 (see `Calendar`), so Sunday's runs past the week's end
+    (e.g. 166-174): `weekly_closed_gaps` and the fluid warm start read such an interval modulo the week.
+    """
     return [(24.0 * d + a, 24.0 * d + b) for d in sorted(days) for a, b in hours]
 
 

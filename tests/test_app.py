@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import funnelsim
+from funnelsim import metrics
 from funnelsim.app.levers import SDR_CALENDAR, SaveError, build_variant, levers_for, save_variant
 from funnelsim.cli import app as cli
 
@@ -132,6 +133,19 @@ def test_figures_equal_funnelsim_run_with_the_same_overrides_and_seed(client: Te
         assert shown["difference"][0] == pytest.approx(paired, rel=1e-9, abs=1e-12)
     assert answer["figures"]["customers"]["label"] == "New customers"
     assert answer["warnings"] == []
+    # which way is better travels with each figure, from the registry (the page colours the cards by it)
+    directions = {name: answer["figures"][name]["better"] for name in ("customers", "cac", "sdr_utilisation")}
+    assert directions == {"customers": "higher", "cac": "lower", "sdr_utilisation": None}
+
+
+def test_the_pages_sections_are_the_registrys(client: TestClient):
+    sections = client.get("/api/state").json()["sections"]
+    assert sections["headline"] == ["customers", "answered_within_1h", "abandon_rate", "sdr_utilisation",
+                                    "ae_utilisation", "cac", "bookings_arr"]  # fmt: skip
+    assert sections["funnel"][0] == "leads" and sections["funnel"][-1] == "customers"
+    assert sections["speed"] == ["answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment"]
+    assert {key: tuple(names) for key, names in sections.items()} == metrics.PAGE_SECTIONS
+    assert "HIGHER_BETTER" not in client.get("/").text  # no list of directions of the page's own
 
 
 def test_a_newer_request_supersedes_the_older(client: TestClient, small: Path):

@@ -9,10 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from funnelsim import theory
+from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
+from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import ScenarioError, load_scenario
 from funnelsim.scenario.schema import Calendar
 
@@ -97,7 +101,7 @@ def test_a_holiday_on_a_day_off_changes_nothing():
 # --- shifts across midnight -------------------------------------------------------------------
 
 
-def test_a_night_shift_is_written_as_two_ranges_that_meet_at_midnight():
+def test_a_night_shift_written_as_two_ranges_that_meet_at_midnight_still_works():
     # 22:00-06:00 on weeknights: 22:00-24:00 of one workday and 00:00-06:00 of the next
     cal = build("2026-01-05", "UTC", days=["mon", "tue", "wed", "thu", "fri"], hours=["22:00-24:00", "00:00-06:00"])
     assert cal.open_span(0.5) == (0.0, 6.0)  # Monday 00:30
@@ -110,11 +114,123 @@ def test_a_night_shift_is_written_as_two_ranges_that_meet_at_midnight():
     assert cal.open_hours(0.0, 7 * 24.0) == 5 * 8.0
 
 
-def test_a_range_that_wraps_past_midnight_is_refused_with_the_two_range_form_in_mind():
-    with pytest.raises(ValidationError, match="expected opening before closing within one day, got '22:00-06:00'"):
-        Calendar(hours="22:00-06:00")
-    with pytest.raises(ScenarioError, match=r"calendars\.night\.hours: .*'22:00-06:00'"):
-        load_scenario("baseline", ['calendars.night={"hours": "22:00-06:00"}'])
+WEEKNIGHTS = {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "22:00-06:00"}
+
+
+def test_a_range_that_wraps_past_midnight_is_one_shift_into_the_next_morning():
+    # clock from Mon 2026-01-05 00:00 UTC: Monday 22:00 = 22 h, Tuesday 06:00 = 30 h
+    cal = build("2026-01-05", "UTC", **WEEKNIGHTS)
+    assert cal.open_span(0.5) is None  # Monday 00:30: Sunday night is no shift
+    assert cal.next_open(0.5) == 22.0
+    assert cal.open_span(23.0) == (22.0, 30.0)  # one span, not two that meet at midnight
+    assert cal.open_span(24.0 + 5.5) == (22.0, 30.0)  # Tuesday 05:30 is still Monday's shift
+    assert cal.next_open(30.0) == 24.0 + 22.0
+    assert cal.open_hours(0.0, 7 * 24.0) == 40.0  # five nights of eight hours
+    assert cal.open_hours(7 * 24.0, 14 * 24.0) == 40.0
+
+
+def test_fridays_night_shift_ends_on_saturday_morning():
+    cal = build("2026-01-05", "UTC", **WEEKNIGHTS)
+    # Friday 22:00 = 4 * 24 + 22 = 118 h; Saturday 06:00 = 126 h, though Saturday is not in `days`
+    assert cal.open_span(5 * 24 + 3.0) == (118.0, 126.0)  # Saturday 03:00
+    assert cal.open_span(5 * 24 + 6.0) is None
+    assert cal.next_open(126.0) == 7 * 24 + 22.0  # next Monday 22:00
+
+
+def test_the_night_before_the_clock_starts_is_on_the_calendar():
+    # clock from Tue 2026-01-06: Monday's shift opened 2 h before zero and closes at 06:00
+    cal = build("2026-01-06", "UTC", **WEEKNIGHTS)
+    assert cal.open_span(1.0) == (-2.0, 6.0)
+    assert cal.open_hours(0.0, 24.0) == 6.0 + 2.0
+
+
+def test_a_holiday_on_the_start_day_removes_that_nights_whole_shift():
+    # Wednesday 2026-01-07 is a holiday: no shift from Wed 22:00 to Thu 06:00; Tuesday's night,
+    # which runs into the holiday's morning, is worked in full
+    cal = build("2026-01-05", "UTC", holidays=["2026-01-07"], **WEEKNIGHTS)
+    assert cal.open_span(2 * 24 + 3.0) == (46.0, 54.0)  # Wednesday 03:00, Tuesday's shift
+    assert cal.open_span(2 * 24 + 23.0) is None  # Wednesday 23:00
+    assert cal.next_open(54.0) == 3 * 24 + 22.0  # Thursday 22:00
+    assert cal.open_hours(0.0, 7 * 24.0) == 32.0
+
+
+def test_a_night_shift_over_the_spring_forward_night_is_an_hour_short():
+    # clock zero: Sat 2026-03-28 00:00 CET = 03-27 23:00 UTC. Saturday 22:00 CET = 21:00 UTC = 22 h;
+    # the clocks jump at 02:00 on Sunday, so Sunday 06:00 CEST = 04:00 UTC = 29 h: seven hours' work
+    cal = build("2026-03-28", "Europe/Berlin", days=["sat"], hours="22:00-06:00")
+    assert cal.open_span(23.0) == (22.0, 29.0)
+    assert cal.open_hours(0.0, 7 * 24.0) == 7.0
+
+
+def test_a_night_shift_over_the_fall_back_night_is_an_hour_long():
+    # clock zero: Sat 2026-10-24 00:00 CEST = 10-23 22:00 UTC. Saturday 22:00 CEST = 20:00 UTC = 22 h;
+    # the clocks go back at 03:00 on Sunday, so Sunday 06:00 CET = 05:00 UTC = 31 h: nine hours' work
+    cal = build("2026-10-24", "Europe/Berlin", days=["sat"], hours="22:00-06:00")
+    assert cal.open_span(23.0) == (22.0, 31.0)
+    assert cal.open_hours(0.0, 7 * 24.0) == 9.0
+
+
+def test_a_wrapping_range_is_held_as_hours_after_its_start_days_midnight_and_written_back_as_given():
+    night = Calendar(hours="22:00-06:00")
+    assert night.hours == [(22.0, 30.0)]
+    assert night.model_dump(mode="json")["hours"] == ["22:00-06:00"]
+    late = Calendar(hours=["08:00-12:00", "22:30-00:00"])  # closing at midnight is no wrap
+    assert late.hours == [(8.0, 12.0), (22.5, 24.0)]
+    assert late.model_dump(mode="json")["hours"] == ["08:00-12:00", "22:30-24:00"]
+    assert Calendar.model_validate(night.model_dump(mode="json")) == night
+
+
+def test_a_night_calendar_loads_from_a_scenario_file_override():
+    scenario = load_scenario("baseline", ['calendars.night={"hours": "22:00-06:00"}', "sales.sdr.calendar=night"])
+    assert scenario.calendars["night"].hours == [(22.0, 30.0)]
+    cal = WorkCalendar.build(scenario.calendar("night"), scenario.start, scenario.timezone, scenario.horizon)
+    assert cal.open_hours(0.0, 7 * 24.0) == 40.0
+
+
+NIGHT_DESK = [
+    'calendars.night={"days": ["mon", "tue", "wed", "thu", "fri"], "hours": "22:00-06:00"}',
+    "sales.sdr.calendar=night",
+    "horizon=4w",
+    "warmup=0",
+]
+
+
+def test_the_closed_forms_read_a_night_shift_as_the_calendar_does():
+    # weeknights 22:00-06:00: closed 06:00-22:00 on Tuesday to Friday (16 h) and Saturday 06:00 to
+    # Monday 22:00 (64 h), the office week shifted by 13 hours
+    week = theory.office_week(range(5), Calendar(**WEEKNIGHTS).hours)
+    assert sum(b - a for a, b in week) == 40.0
+    assert theory.weekly_closed_gaps(week) == [16.0, 16.0, 16.0, 16.0, 64.0]
+    assert theory.calendar_mean_delay(week) == pytest.approx((4 * 16**2 + 64**2) / 2 / 168)
+    # Sunday's night runs past the week's end (166-174 h): closed Monday 06:00 until Sunday 22:00
+    sunday = theory.office_week([6], Calendar(hours="22:00-06:00").hours)
+    assert sunday == [(166.0, 174.0)]
+    assert theory.weekly_closed_gaps(sunday) == [160.0]
+
+
+def test_the_desk_and_its_capacity_figures_work_the_night_shift():
+    scenario = load_scenario("baseline", NIGHT_DESK)
+    assert offered_load(scenario).desk.open_hours_per_week == 40.0
+    records = simulate(scenario, 1)
+    assert records.sdr_open_hours == 4 * 40.0
+    calendar = WorkCalendar.build(scenario.calendar("night"), scenario.start, scenario.timezone, scenario.horizon)
+    starts = np.asarray(records.attempt_start)
+    assert all(calendar.open_span(t) is not None for t in starts)
+    # clock zero is Monday 00:00 in the scenario zone: Saturday before 06:00 is Friday's shift
+    saturday_morning = ((starts % 168) >= 5 * 24) & ((starts % 168) < 5 * 24 + 6)
+    assert saturday_morning.sum() > 0
+
+
+def test_a_range_that_opens_and_closes_at_once_or_runs_into_the_next_days_hours_is_refused():
+    with pytest.raises(ValidationError, match="expected opening and closing at different times, got '09:00-09:00'"):
+        Calendar(hours="09:00-09:00")
+    with pytest.raises(ValidationError, match=r"opening before 24:00.*'24:00-06:00'"):
+        Calendar(hours="24:00-06:00")
+    with pytest.raises(ValidationError, match="a night shift runs into the next day's hours"):
+        Calendar(hours=["05:00-09:00", "22:00-06:00"])
+    Calendar(hours=["06:00-09:00", "22:00-06:00"])  # meeting at 06:00 is no overlap
+    with pytest.raises(ScenarioError, match=r"calendars\.night\.hours: .*'09:00-09:00'"):
+        load_scenario("baseline", ['calendars.night={"hours": "09:00-09:00"}'])
 
 
 def test_overlapping_ranges_are_refused():

@@ -8,6 +8,7 @@ import pytest
 from funnelsim import metrics
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.simulate import simulate
+from funnelsim.report.formatting import better
 from funnelsim.scenario.loader import load_scenario
 
 from .conftest import make_scenario
@@ -60,3 +61,27 @@ def test_sal_queue_average_is_the_waiting_time_integral_over_the_window():
     assert f["sal_queue_mean"] == pytest.approx(waited / scenario.horizon)
     series = metrics.timeseries(records, step_hours=0.25)
     assert series["sal_queue"].mean() == pytest.approx(f["sal_queue_mean"], rel=0.05)
+
+
+def test_the_registrys_named_sets_name_its_figures_and_each_figure_says_which_way_is_better():
+    sets = {"HEADLINE": metrics.HEADLINE, "SWEEP_DEFAULT": metrics.SWEEP_DEFAULT, "ONE_LINE": metrics.ONE_LINE,
+            "SPEED_SHARES": metrics.SPEED_SHARES, "FUNNEL_STAGES": metrics.FUNNEL_STAGES,
+            **{f"PAGE_SECTIONS[{k}]": v for k, v in metrics.PAGE_SECTIONS.items()}}  # fmt: skip
+    unknown = {key: [n for n in names if n not in metrics.FIGURES] for key, names in sets.items()}
+    assert unknown == {key: [] for key in sets}
+    assert tuple(n for n in metrics.FIGURES if n in metrics.FUNNEL_STAGES) == metrics.FUNNEL_STAGES  # funnel order
+    directions = {name: figure.better for name, figure in metrics.FIGURES.items()}
+    neither = {"sdr_utilisation", "ae_utilisation", "sdr_offered_load", "ae_offered_load", "ae_load_if_prompt"}
+    assert {n for n, d in directions.items() if d is None} == neither  # busier is neither better nor worse
+    costs = [n for n, f in metrics.FIGURES.items() if f.section == "Cost" and n.endswith(("_cost", "_spend"))]
+    assert costs and all(directions[n] == "lower" for n in costs)
+    assert directions["ae_waiting_mean"] == directions["sal_backlog_growth_per_week"] == "lower"
+    assert directions["cac"] == directions["abandon_rate"] == directions["response_delay_median_hours"] == "lower"
+    assert directions["customers"] == directions["ltv_to_cac"] == directions["answered_within_1h"] == "higher"
+
+
+def test_a_metric_the_registry_does_not_know_reads_better_higher_or_lower_in_hours():
+    assert better("channel.web.leads") == "higher"
+    assert better("some_new_figure") == "higher"
+    assert better("channel.web.cost_per_customer") == "lower"
+    assert better("some_new_figure_hours") == better("channel.web.wait_hours") == "lower"

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from funnelsim.scenario.loader import ScenarioError, load_scenario, resolve_scenario_path
-from funnelsim.scenario.schema import QUEUE_DISCIPLINES, Calendar, Scenario
+from funnelsim.scenario.schema import QUEUE_DISCIPLINES, Calendar, Scenario, format_hour_range
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SDR_CALENDAR = "sdr_whatif"
@@ -52,11 +52,7 @@ def sdr_calendar_of(scenario: Scenario) -> Calendar:
 
 
 def _hours_text(hours: Sequence[tuple[float, float]]) -> str:
-    def hhmm(h: float) -> str:
-        minutes = round(h * 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-    return ", ".join(f"{hhmm(a)}-{hhmm(b)}" for a, b in hours)
+    return ", ".join(format_hour_range(a, b) for a, b in hours)
 
 
 def _number_text(value: float) -> str:
@@ -84,7 +80,7 @@ def levers_for(scenario: Scenario) -> list[Lever]:
             "text",
             _hours_text(sdr_calendar.hours),
             "SDR desk",
-            help="e.g. 09:00-17:00, or 08:00-12:00, 13:00-18:00",
+            help="e.g. 09:00-17:00, or 08:00-12:00, 13:00-18:00, or a night shift 22:00-06:00",
         ),
         Lever("sdr_days", "SDR days", f"calendars.{SDR_CALENDAR}.days", "days", list(sdr_calendar.days), "SDR desk"),
         Lever(

@@ -38,20 +38,6 @@ from funnelsim.report.results import write_run
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
 
-HEADLINE = (
-    "customers",
-    "answered_within_1h",
-    "abandon_rate",
-    "sdr_utilisation",
-    "ae_utilisation",
-    "cac",
-    "bookings_arr",
-)
-FUNNEL = ("leads", "mqls", "sals", "called", "reached", "sqls", "opportunities", "deals_won", "customers")
-SPEED = ("answered_within_5min", "answered_within_1h", "answered_within_24h", "sla_attainment")
-CAPACITY = ("sdr_utilisation", "ae_utilisation", "abandon_rate", "sal_queue_mean")
-REVENUE = ("bookings_arr", "cohort_revenue", "arr_at_horizon", "cac", "ltv_to_cac", "payback_months")
-
 
 @dataclass
 class Job:
@@ -142,6 +128,7 @@ def figures_json(base: RunResult, variant: RunResult) -> dict[str, Any]:
             "label": meta.label,
             "unit": meta.unit,
             "section": meta.section,
+            "better": meta.better,
             "base": [_number(row_a["mean"]), _number(row_a["ci_low"]), _number(row_a["ci_high"])],
             "variant": [_number(row_b["mean"]), _number(row_b["ci_low"]), _number(row_b["ci_high"])],
             "difference": None
@@ -208,13 +195,7 @@ def create_app(
                 "horizon_days": scenario.horizon / 24,
                 "warmup_days": scenario.warmup / 24,
                 "levers": [lever.as_json() for lever in levers_for(scenario)],
-                "sections": {
-                    "headline": HEADLINE,
-                    "funnel": FUNNEL,
-                    "speed": SPEED,
-                    "capacity": CAPACITY,
-                    "revenue": REVENUE,
-                },
+                "sections": metrics.PAGE_SECTIONS,
             }
         )
 

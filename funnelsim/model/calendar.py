@@ -2,7 +2,9 @@
 
 The clock is a float number of hours since the scenario's `start` date at 00:00 in the
 scenario time zone. A calendar is precomputed once into sorted open intervals on that clock,
-with each calendar's own time zone, daylight saving and holidays applied.
+with each calendar's own time zone, daylight saving and holidays applied. A night shift
+(`22:00-06:00`, held by the schema as 22-30 h after its start day's midnight) is one interval
+that ends on the next morning's wall clock, so a change of clocks overnight lengthens or shortens it.
 """
 
 from __future__ import annotations

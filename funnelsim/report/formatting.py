@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Literal
 
 from funnelsim.metrics import CHANNEL_FIGURES, COUNT_UNITS, DURATION_UNITS, FIGURES, Figure
 from funnelsim.metrics import HEADLINE as HEADLINE  # re-exported: the headline set, from the registry
 
 
 def figure_info(metric: str) -> Figure:
-    """Label, unit and section of a metric from the registry, per-channel metrics included."""
+    """Label, unit, section and direction of a metric from the registry, per-channel metrics included.
+
+    A name the registry does not know reads as better higher, or lower when it is in hours."""
     if metric in FIGURES:
         return FIGURES[metric]
+    unknown: Literal["higher", "lower"] = "lower" if metric.endswith("_hours") else "higher"
     if metric.startswith("channel."):
         _, channel, name = metric.split(".", 2)
         base = CHANNEL_FIGURES.get(name)
         if base is None:
-            return Figure(f"{channel}: {name}", "", "By channel", name=metric)
+            return Figure(f"{channel}: {name}", "", "By channel", name=metric, better=unknown)
         label = base.label[0].lower() + base.label[1:] if name == "cost_per_customer" else base.label
         return replace(base, label=f"{channel}: {label}", name=metric)
-    return Figure(metric, "", "Other", name=metric)
+    return Figure(metric, "", "Other", name=metric, better=unknown)
+
+
+def better(metric: str) -> Literal["higher", "lower"] | None:
+    """'higher', 'lower', or None when neither is better on its own: the registry's direction."""
+    return figure_info(metric).better
 
 
 def _finite(value: float | None) -> bool:

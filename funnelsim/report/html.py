@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from funnelsim.report.folder import ResultsFolder, open_folder
-from funnelsim.report.formatting import figure_info, format_difference, format_interval, format_value
+from funnelsim.report.formatting import better, figure_info, format_difference, format_interval, format_value
 from funnelsim.report.outputs import folder_charts, sweep_keys
 from funnelsim.scenario.loader import ScenarioError, bundled_scenarios
 
@@ -162,8 +162,6 @@ def compare_decision_table(
     table: pd.DataFrame, reference: str, variants: list[str], currency: str, overloaded: set[str] | None = None
 ) -> str:
     """The comparison as a table: each variant's mean and paired difference [95% CI], significant ones marked."""
-    from funnelsim.report.charts import better
-
     overloaded = overloaded or set()
     header = ["Metric", f"{reference} (reference)"]
     for v in variants:
@@ -207,8 +205,6 @@ def sweep_folder_table(folder: ResultsFolder, currency: str) -> str:
 
 def sweep_decision_table(table: pd.DataFrame, key: str | list[str], metrics: list[str], currency: str) -> str:
     """One row per swept value (or grid point), one column per metric (mean [95% CI]); each best mean starred."""
-    from funnelsim.report.charts import better
-
     keys = [key] if isinstance(key, str) else list(key)
     point = table[keys].astype(str).agg(", ".join, axis=1)
     values = list(dict.fromkeys(point))

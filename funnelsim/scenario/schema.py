@@ -54,29 +54,55 @@ __all__ = [
     "AutoTouch", "Burst", "Cadence", "Calendar", "Channel", "Costs", "Decay", "DurationDist", "Factor", "FastDecay",
     "FitChance", "FractionDist", "Headcount", "Hours", "Money", "MqlRule", "NonNegative", "Nurture", "PositiveHours",
     "Probability", "Profile", "Retention", "Routing", "Sales", "Scenario", "SdrPool", "SelfServe", "SlowDecay",
-    "Strict", "Weekday", "parse_hour_range",
+    "Strict", "Weekday", "format_hour_range", "parse_hour_range",
 ]  # fmt: skip
 
 _HOUR_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
 def parse_hour_range(text: str) -> tuple[float, float]:
-    """'09:00-17:00' -> (9.0, 17.0) in local hours of the day."""
+    """'09:00-17:00' -> (9.0, 17.0) in local hours after the day's midnight.
+
+    A range that closes at or before it opens runs across midnight into the next morning, so
+    '22:00-06:00' -> (22.0, 30.0): the closing hour is counted on from the day the shift starts.
+    """
     match = _HOUR_RANGE.match(text.strip())
     if not match:
         raise ValueError(f"expected office hours like '09:00-17:00', got {text!r}")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     opens, closes = h1 + m1 / 60, h2 + m2 / 60
-    if not (0 <= opens < closes <= 24) or m1 > 59 or m2 > 59:
-        raise ValueError(f"expected opening before closing within one day, got {text!r}")
+    if not (0 <= opens < 24 and 0 <= closes <= 24) or m1 > 59 or m2 > 59:
+        raise ValueError(f"expected times of day from 00:00 to 24:00 (opening before 24:00), got {text!r}")
+    if closes == opens:
+        raise ValueError(f"expected opening and closing at different times, got {text!r}")
+    if closes < opens:  # a night shift: it closes the next morning
+        closes += 24
     return opens, closes
+
+
+def format_hour_range(opens: float, closes: float) -> str:
+    """(22.0, 30.0) -> '22:00-06:00': a range as the scenario file writes it."""
+    return f"{_hhmm(opens)}-{_hhmm(closes - 24 if closes > 24 else closes)}"
+
+
+def _hhmm(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Calendar(Strict):
-    """When a pool of reps works: weekdays, office hours, time zone and holidays."""
+    """When a pool of reps works: weekdays, office hours, time zone and holidays.
+
+    Each range of `hours` is worked on each of the `days`. A range that closes at or before it
+    opens (`22:00-06:00`) runs across midnight: it belongs to the day it starts, so a Friday
+    22:00-06:00 shift ends on Saturday at 06:00 even though Saturday is not in `days`, and a
+    holiday on a start day removes that night's whole shift (a holiday on the morning after
+    leaves it alone). Such a range is held as (22.0, 30.0), hours after the start day's midnight,
+    so whatever reads the calendar needs no rule of its own for it.
+    """
 
     days: list[Weekday] = Field(default_factory=lambda: list(WORKWEEK), min_length=1)
     hours: list[tuple[float, float]] = Field(default_factory=lambda: [(9.0, 17.0)])
@@ -95,18 +121,15 @@ class Calendar(Strict):
         for (_, end), (start, _) in pairwise(ranges):
             if start < end:
                 raise ValueError(f"office hours overlap: {texts!r}")
+        if ranges[-1][1] - 24 > ranges[0][0]:  # the night shift runs into the next day's first range
+            raise ValueError(f"office hours overlap: {texts!r} (a night shift runs into the next day's hours)")
         return ranges
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 
     @field_serializer("hours")
     def _hours_text(self, hours: list[tuple[float, float]]) -> list[str]:
-        return [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in hours]
-
-
-def _hhmm(hours: float) -> str:
-    minutes = round(hours * 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+        return [format_hour_range(a, b) for a, b in hours]
 
 
 EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(2300, 1, 1)

@@ -20,10 +20,8 @@ from funnelsim.report.charts.base import (
     DELAY_BUCKETS,
     DPI,
     FUNNEL,
-    LOWER_IS_BETTER,
     MARKETING,
     MUTED,
-    NO_DIRECTION,
     OUTCOME,
     SALES,
     SPEED_MARKS,
@@ -39,7 +37,7 @@ from funnelsim.report.charts.funnel import conversion_by_delay_chart, funnel_cha
 from funnelsim.report.charts.revenue import revenue_chart
 
 __all__ = [
-    "BETTER", "DELAY_BUCKETS", "DPI", "FUNNEL", "LOWER_IS_BETTER", "MARKETING", "MUTED", "NO_DIRECTION", "OUTCOME",
+    "BETTER", "DELAY_BUCKETS", "DPI", "FUNNEL", "MARKETING", "MUTED", "OUTCOME",
     "RUN_CHARTS", "SALES", "SPEED_MARKS", "WORSE", "Chart", "RunData", "better", "capacity_by_hour_chart",
     "capacity_trend_chart", "compare_chart", "conversion_by_delay_chart", "funnel_chart", "no_data", "revenue_chart",
     "run_charts", "speed_to_lead_chart", "sweep_chart",

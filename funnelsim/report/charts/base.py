@@ -1,5 +1,7 @@
 """What every chart shares: colours, the Chart and RunData types, titles, layout, intervals.
 
+Which way is better for a metric is the registry's (`funnelsim.metrics.Figure.better`).
+
 The charts themselves are in the sibling modules; `funnelsim.report.charts` gathers them.
 """
 
@@ -20,24 +22,28 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from funnelsim.metrics import t_quantile_975
+from funnelsim.metrics import FUNNEL_STAGES, t_quantile_975
+from funnelsim.report.formatting import better as better  # re-exported: the registry's direction
 
 MARKETING, SALES, OUTCOME, MUTED = "#2f6db5", "#e07b28", "#3a9a5b", "#9a9a9a"
 BETTER, WORSE = "#2a9d55", "#c8433a"
 DPI = 120
 
-# Funnel stages: (metric, label, part of the funnel).
-FUNNEL = (
-    ("leads", "Leads", "marketing", "leads"),
-    ("mqls", "MQLs", "marketing", "MQLs"),
-    ("sals", "SALs (accepted by sales)", "sales", "SALs"),
-    ("called", "Called by an SDR", "sales", "SALs called"),
-    ("reached", "Reached", "sales", "SALs reached"),
-    ("sqls", "SQLs", "sales", "SQLs"),
-    ("opportunities", "Opportunities (AE slot)", "sales", "opportunities"),
-    ("deals_won", "Deals won", "sales", "deals"),
-    ("customers", "New customers (incl. self-serve)", "outcome", "customers"),
-)
+# How the funnel chart draws each stage of the registry's FUNNEL_STAGES: its bar label, its part
+# of the funnel (colour) and the short word under the conversion arrow.
+_STAGE_LOOK = {
+    "leads": ("Leads", "marketing", "leads"),
+    "mqls": ("MQLs", "marketing", "MQLs"),
+    "sals": ("SALs (accepted by sales)", "sales", "SALs"),
+    "called": ("Called by an SDR", "sales", "SALs called"),
+    "reached": ("Reached", "sales", "SALs reached"),
+    "sqls": ("SQLs", "sales", "SQLs"),
+    "opportunities": ("Opportunities (AE slot)", "sales", "opportunities"),
+    "deals_won": ("Deals won", "sales", "deals"),
+    "customers": ("New customers (incl. self-serve)", "outcome", "customers"),
+}
+# Funnel stages: (metric, label, part of the funnel, short name).
+FUNNEL = tuple((metric, *_STAGE_LOOK[metric]) for metric in FUNNEL_STAGES)
 # Response-delay buckets as the lead-response studies report them: (upper edge in hours, label).
 DELAY_BUCKETS = (
     (5 / 60, "≤ 5 min"),
@@ -49,21 +55,6 @@ DELAY_BUCKETS = (
     (math.inf, "> 3 d"),
 )
 SPEED_MARKS = ((5 / 60, "5 min"), (1.0, "1 h"), (24.0, "24 h"))
-LOWER_IS_BETTER = {
-    "abandoned",
-    "abandon_rate",
-    "cac",
-    "payback_months",
-    "logo_churn_monthly",
-    "revenue_churn_monthly",
-    "sal_queue_mean",
-    "sal_wait_mean_hours",
-    "sales_cycle_mean_days",
-    "marketing_spend",
-    "team_cost",
-    "sdr_overtime_hours",
-}
-NO_DIRECTION = {"sdr_utilisation", "ae_utilisation"}  # busier is neither better nor worse on its own
 
 
 @dataclass
@@ -97,13 +88,6 @@ class RunData:
     @property
     def currency(self) -> str:
         return getattr(self.scenario, "currency", None) or "USD"
-
-
-def better(metric: str) -> str | None:
-    """'higher', 'lower', or None when neither is better on its own."""
-    if metric in NO_DIRECTION:
-        return None
-    return "lower" if metric in LOWER_IS_BETTER or metric.endswith("_hours") else "higher"
 
 
 def no_data(ax: plt.Axes, why: str = "no data") -> None:
