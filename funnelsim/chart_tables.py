@@ -1,4 +1,4 @@
-"""Small per-replication tables behind the planning charts (same layer as metrics.py).
+"""Small per-replication tables behind the planning charts (same layer as metrics/).
 
 The results folder keeps these instead of one row per lead, so every chart can be redrawn from
 the folder alone: response delays as histogram bins, customer survival by month, MRR by day.

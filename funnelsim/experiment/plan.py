@@ -10,271 +10,49 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from funnelsim import metrics, theory
-from funnelsim.experiment.grid import Axis, GridError, check_metrics, load_point, parse_axes
+from funnelsim import metrics
+from funnelsim.experiment.grid import Axis, load_point
 from funnelsim.experiment.points import ExecutorOptions, PointStore, run_points
 from funnelsim.experiment.precision import run_points_to_precision
 from funnelsim.experiment.runner import DEFAULT_SEED, RunResult
-from funnelsim.model.calendar import WorkCalendar
-from funnelsim.scenario.schema import WEEKDAYS, Scenario
-from funnelsim.scenario.units import HOURS_PER_WEEK
+from funnelsim.experiment.targets import (
+    DERIVED,
+    HEADCOUNTS,
+    SPEED_METRICS,
+    Objective,
+    PlanError,
+    Target,
+    parse_bounds,
+    parse_objective,
+    parse_target,
+)
+from funnelsim.experiment.teams import Team, derived_summary, figure_of, objective_key, team_cost, team_label
+from funnelsim.experiment.warm_start import WarmStart, warm_start
+from funnelsim.scenario.schema import Scenario, format_hour_range
+
+__all__ = [
+    "DERIVED",
+    "HEADCOUNTS",
+    "Objective",
+    "PlanError",
+    "PlanResult",
+    "Target",
+    "Team",
+    "Unreachable",
+    "parse_bounds",
+    "parse_objective",
+    "parse_target",
+    "plan",
+]
 
 DEFAULT_PLAN_REPS = 10
-# Headcount fields the planner may vary, and the cost field that prices one head per month.
-HEADCOUNTS: dict[str, str] = {"sales.sdr.count": "sdr_per_month", "sales.ae.count": "ae_per_month"}
-# Figures the planner derives per replication on top of the metric registry.
-DERIVED: dict[str, metrics.Figure] = {
-    "profit": metrics.Figure("Profit in the horizon (margin - marketing - team)", "money", "Cost"),
-    "team_cost_per_month": metrics.Figure("Sales team cost per month", "money", "Cost"),
-}
-SPEED_METRICS = metrics.SPEED_SHARES
-WARM_UTILISATION = 0.85  # the load per head the warm start aims under when no target says otherwise
-
-
-class PlanError(GridError):
-    """A plan that cannot be set up (bad target, objective or bounds)."""
-
-
-# --- targets and objectives --------------------------------------------------------------------
-
-_TARGET = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(>=|<=|=>|=<|==|=|>|<|!=)?\s*(.*?)\s*$")
-
-
-@dataclass(frozen=True)
-class Target:
-    """`metric >= value` or `metric <= value`, met when the whole 95% interval is on the right side."""
-
-    metric: str
-    at_least: bool
-    value: float
-
-    @property
-    def text(self) -> str:
-        return f"{self.metric}{'>=' if self.at_least else '<='}{self.value:g}"
-
-    def meets(self, mean: float, low: float, high: float) -> bool:
-        edge = low if self.at_least else high
-        return bool(np.isfinite(edge)) and (edge >= self.value if self.at_least else edge <= self.value)
-
-    def conservative(self, low: float, high: float) -> float:
-        return low if self.at_least else high
-
-
-def parse_target(text: str) -> Target:
-    """`answered_within_1h>=0.8`, `abandon_rate<=5%`; an unknown metric or operator is a PlanError."""
-    match = _TARGET.match(text)
-    if not match or match.group(2) not in (">=", "<="):
-        operator = match.group(2) if match and match.group(2) else "none"
-        raise PlanError(
-            f"--target {text!r}: expected METRIC>=VALUE or METRIC<=VALUE (operator: {operator}), "
-            "e.g. --target 'answered_within_1h>=0.8'"
-        )
-    name, operator, value_text = match.groups()
-    check_metrics([name], DERIVED)
-    try:
-        value = float(value_text[:-1]) / 100 if value_text.endswith("%") else float(value_text)
-    except ValueError:
-        raise PlanError(f"--target {text!r}: expected a number after {operator}, got {value_text!r}") from None
-    if not math.isfinite(value):
-        raise PlanError(f"--target {text!r}: expected a finite number")
-    return Target(name, operator == ">=", value)
-
-
-@dataclass(frozen=True)
-class Objective:
-    """What to optimise among teams that meet every target (default: the lowest team cost)."""
-
-    metric: str = "team_cost_per_month"
-    maximise: bool = False
-
-    @property
-    def text(self) -> str:
-        return f"{'max' if self.maximise else 'min'}:{self.metric}"
-
-
-def parse_objective(text: str | None) -> Objective:
-    if not text:
-        return Objective()
-    sense, sep, name = text.partition(":")
-    if not sep or sense not in ("max", "min") or not name:
-        raise PlanError(f"--objective {text!r}: expected max:METRIC or min:METRIC, e.g. max:profit or min:cac")
-    aliases = {"cost": "team_cost_per_month"}
-    name = aliases.get(name, name)
-    check_metrics([name], DERIVED)
-    return Objective(name, sense == "max")
-
-
-# --- evaluated teams ---------------------------------------------------------------------------
-
-
-@dataclass
-class Team:
-    """One staffing simulated: its headcounts, monthly cost, figures and which targets it meets."""
-
-    counts: dict[str, int]
-    cost_per_month: float
-    result: RunResult
-    summary: pd.DataFrame  # metric-indexed: mean, ci_low, ci_high (derived figures included)
-    meets: dict[str, bool]
-
-    @property
-    def feasible(self) -> bool:
-        return all(self.meets.values())
-
-    @property
-    def label(self) -> str:
-        return team_label(self.counts)
-
-    def figure(self, name: str) -> tuple[float, float, float]:
-        if name not in self.summary.index:
-            return math.nan, math.nan, math.nan
-        return _figure(self.summary, name)
-
-
-def team_label(counts: Mapping[str, int]) -> str:
-    names = {"sales.sdr.count": "SDR", "sales.ae.count": "AE"}
-    return ", ".join(f"{v} {names.get(k, k)}" for k, v in counts.items())
-
-
-def team_cost(scenario: Scenario, counts: Mapping[str, int]) -> float:
-    """Monthly cost of the sales team (SDRs and AEs at their scenario prices, plus any fixed cost)."""
-    costs = scenario.costs
-    heads = {"sales.sdr.count": scenario.sales.sdr.count, "sales.ae.count": scenario.sales.ae.count}
-    heads.update(counts)
-    total = float(getattr(costs, "fixed_per_month", 0.0) or 0.0)
-    for key, price in HEADCOUNTS.items():
-        count = heads[key]
-        total += (count if isinstance(count, int) else 0) * getattr(costs, price)
-    return total
-
-
-def derived_summary(result: RunResult, cost_per_month: float) -> pd.DataFrame:
-    """The run's summary plus profit and team cost per month, indexed by metric."""
-    table = result.replications[result.replications["error"].isna()]
-    margin = result.scenario.costs.gross_margin
-    extra = pd.DataFrame(
-        {
-            "profit": table["revenue"] * margin - table["marketing_spend"] - table["team_cost"],
-            "team_cost_per_month": np.full(len(table), cost_per_month),
-        }
-    )
-    return pd.concat([result.summary, metrics.summarise(extra)], ignore_index=True).set_index("metric")
-
-
-# --- warm start --------------------------------------------------------------------------------
-
-
-@dataclass
-class WarmStart:
-    """Where the search starts, per varied headcount, and the queueing figures behind it."""
-
-    counts: dict[str, int]
-    notes: dict[str, str] = field(default_factory=dict)
-
-
-def _open_hours(scenario: Scenario, calendar_name: str) -> float:
-    calendar = WorkCalendar.build(scenario.calendar(calendar_name), scenario.start, scenario.timezone, scenario.horizon)
-    return calendar.open_hours(scenario.warmup, scenario.horizon)
-
-
-def warm_start(pilot: Team, targets: Sequence[Target], bounds: Mapping[str, tuple[int, int]]) -> WarmStart:
-    """Erlang A for the SDR desk and an occupancy bound for the AE pipeline, from the pilot's rates."""
-    scenario = pilot.result.scenario
-    start = WarmStart({})
-    for key, (low, high) in bounds.items():
-        if key == "sales.sdr.count":
-            start.counts[key], start.notes[key] = _sdr_warm_start(scenario, pilot, targets, low, high)
-        else:
-            start.counts[key], start.notes[key] = _ae_warm_start(scenario, pilot, low, high)
-    return start
-
-
-def _sdr_warm_start(scenario: Scenario, pilot: Team, targets: Sequence[Target], low: int, high: int) -> tuple[int, str]:
-    heads = pilot.counts.get("sales.sdr.count", scenario.sales.sdr.count)
-    sals, utilisation = pilot.figure("sals")[0], pilot.figure("sdr_utilisation")[0]
-    open_hours = _open_hours(scenario, scenario.sales.sdr.calendar)
-    if not (isinstance(heads, int) and sals > 0 and open_hours > 0 and math.isfinite(utilisation)):
-        return low, "no pilot rates: search starts at the lower bound"
-    arrivals = sals / open_hours  # SALs per open hour: leads that arrive closed wait for the next opening
-    load = utilisation * heads  # rep-hours of work per open hour (a lower bound when the desk is saturated)
-    if utilisation > 0.95:
-        load = max(load, heads + 0.5)
-    service = arrivals / load
-    patience = scenario.sales.patience
-    abandon = 1.0 / patience.mean() if patience is not None and patience.mean() > 0 else 0.0
-    spec = scenario.calendar(scenario.sales.sdr.calendar)
-    week = theory.office_week([WEEKDAYS.index(d) for d in spec.days], spec.hours) if spec else [(0.0, HOURS_PER_WEEK)]
-    arrivals_per_hour = arrivals * open_hours / (scenario.horizon - scenario.warmup)  # over the whole week
-
-    def predicted_ok(c: int) -> bool:
-        if load / c >= 1 or load / c > WARM_UTILISATION:
-            return False
-        for target in targets:
-            if target.metric == "abandon_rate" and abandon > 0:
-                if theory.erlang_a(c, arrivals, service, abandon).abandon_probability > target.value:
-                    return False
-            elif target.metric in SPEED_METRICS and target.at_least:
-                # A fluid model of the calendar: each opening starts with the backlog that built
-                # up while the desk was closed; leads arriving after it clears are answered at
-                # once. Scaled to the pilot's measured share, which carries what it leaves out.
-                measured = pilot.figure(target.metric)[0]
-                reference = fluid_answered_share(week, heads, arrivals_per_hour, service)
-                if math.isfinite(measured) and reference > 0:
-                    predicted = measured * fluid_answered_share(week, c, arrivals_per_hour, service) / reference
-                    if predicted < target.value:
-                        return False
-            elif target.metric == "sdr_utilisation" and not target.at_least and load / c > target.value:
-                return False
-        return True
-
-    chosen = next((c for c in range(max(low, 1), high + 1) if predicted_ok(c)), high)
-    note = (
-        f"Erlang A from the pilot ({heads} SDRs): {arrivals:.2f} SALs per open hour, offered load "
-        f"{load:.2f} SDRs, mean patience {1 / abandon:.0f} h -> start at {chosen}"
-        if abandon
-        else f"Erlang C from the pilot: offered load {load:.2f} SDRs -> start at {chosen}"
-    )
-    return chosen, note
-
-
-def fluid_answered_share(
-    week: list[tuple[float, float]], servers: int, arrivals_per_hour: float, service: float
-) -> float:
-    """Share of a week's leads answered at once when each opening first clears the closed-hours backlog."""
-    answered = 0.0
-    stretches = sorted(week)
-    for i, (opens, closes) in enumerate(stretches):
-        previous_close = stretches[i - 1][1] - (HOURS_PER_WEEK if i == 0 else 0.0)
-        backlog = arrivals_per_hour * max(opens - previous_close, 0.0)
-        spare = servers * service - arrivals_per_hour
-        clearing = backlog / spare if spare > 0 else math.inf
-        answered += max(closes - opens - clearing, 0.0)
-    return answered / HOURS_PER_WEEK
-
-
-def _ae_warm_start(scenario: Scenario, pilot: Team, low: int, high: int) -> tuple[int, str]:
-    heads = pilot.counts.get("sales.ae.count", scenario.sales.ae.count)
-    occupancy = pilot.figure("ae_utilisation")[0]
-    if not (isinstance(heads, int) and math.isfinite(occupancy)):
-        return low, "no pilot rates: search starts at the lower bound"
-    open_deals = occupancy * heads * scenario.sales.ae.capacity  # Little's law: deals in the pipeline at once
-    chosen = next(
-        (c for c in range(max(low, 1), high + 1) if open_deals / (c * scenario.sales.ae.capacity) <= WARM_UTILISATION),
-        high,
-    )
-    return chosen, f"pilot pipeline holds {open_deals:.0f} deals at once -> start at {chosen} AEs"
-
-
-# --- the search ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -310,7 +88,7 @@ class PlanResult:
     def runners_up(self) -> list[Team]:
         """Other teams that meet every target, best first, then the cheapest near miss."""
         feasible = [t for t in self.teams if t.feasible and t is not self.plan]
-        feasible.sort(key=lambda t: _objective_key(t, self.objective))
+        feasible.sort(key=lambda t: objective_key(t, self.objective))
         below = [t for t in self.teams if not t.feasible]
         below.sort(key=lambda t: -t.cost_per_month)
         near = [t for t in below if self.plan is None or t.cost_per_month <= self.plan.cost_per_month][:1]
@@ -329,11 +107,6 @@ class PlanResult:
             row["plan"] = team is self.plan
             rows.append(row)
         return pd.DataFrame(rows)
-
-
-def _objective_key(team: Team, objective: Objective) -> tuple[float, float]:
-    value = team.figure(objective.metric)[0]
-    return (-value if objective.maximise else value, team.cost_per_month)
 
 
 def plan(
@@ -375,7 +148,7 @@ def plan(
             for setting, result in zip(wanted, results):
                 cost = team_cost(base, setting)
                 summary = derived_summary(result, cost)
-                meets = {t.text: t.meets(*_figure(summary, t.metric)) for t in parsed}
+                meets = {t.text: t.meets(*figure_of(summary, t.metric)) for t in parsed}
                 teams[tuple(setting[k] for k in keys)] = Team(setting, cost, result, summary, meets)
         return [teams[tuple(s[k] for k in keys)] for s in settings]
 
@@ -394,12 +167,6 @@ def plan(
     return result
 
 
-def _figure(summary: pd.DataFrame, name: str) -> tuple[float, float, float]:
-    if name not in summary.index:
-        return math.nan, math.nan, math.nan
-    return float(summary["mean"][name]), float(summary["ci_low"][name]), float(summary["ci_high"][name])
-
-
 def _run(
     scenarios: Sequence[Scenario],
     reps: int,
@@ -416,29 +183,6 @@ def _run(
     names = [t.metric for t in targets if t.metric in metrics.FIGURES]
     outcome = run_points_to_precision(scenarios, reps, seed, precision, max_reps, store, options, progress, names)
     return outcome.results
-
-
-def parse_bounds(vary: Sequence[str | Axis] | Mapping[str, Sequence[int]]) -> dict[str, tuple[int, int]]:
-    """Each varied headcount's (low, high); only headcounts, as whole-number ranges without gaps."""
-    if isinstance(vary, Mapping):
-        axes = [Axis(k, tuple(v)) for k, v in vary.items()]
-    else:
-        axes = [a for a in vary if isinstance(a, Axis)] + parse_axes([a for a in vary if isinstance(a, str)])
-    if not axes:
-        raise PlanError("plan needs at least one --vary over a headcount, e.g. --vary sales.sdr.count=1..8")
-    bounds = {}
-    for axis in axes:
-        if axis.key not in HEADCOUNTS:
-            raise PlanError(
-                f"--vary {axis.key}: the planner varies headcounts ({', '.join(HEADCOUNTS)}), whose cost it knows"
-            )
-        values = sorted(axis.values)
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
-            raise PlanError(f"--vary {axis.key}: expected whole numbers of people, at least 1, e.g. 1..8")
-        if values != list(range(values[0], values[-1] + 1)):
-            raise PlanError(f"--vary {axis.key}: expected a range without gaps, e.g. {values[0]}..{values[-1]}")
-        bounds[axis.key] = (values[0], values[-1])
-    return bounds
 
 
 def _own_count(scenario: Scenario, key: str) -> int:
@@ -509,7 +253,7 @@ def _search(
         return None
     if objective.metric != "team_cost_per_month":
         frontier = _climb(frontier, first, high, evaluate, objective)
-    return min(frontier, key=lambda t: _objective_key(t, objective))
+    return min(frontier, key=lambda t: objective_key(t, objective))
 
 
 def _climb(frontier: list[Team], key: str, high: int, evaluate: Evaluate, objective: Objective) -> list[Team]:
@@ -519,7 +263,7 @@ def _climb(frontier: list[Team], key: str, high: int, evaluate: Evaluate, object
         current = team
         while current.counts[key] < high:
             more = evaluate([{**current.counts, key: current.counts[key] + 1}])[0]
-            if not more.feasible or _objective_key(more, objective) >= _objective_key(current, objective):
+            if not more.feasible or objective_key(more, objective) >= objective_key(current, objective):
                 break
             found.append(more)
             current = more
@@ -587,9 +331,7 @@ def _bound_reason(target: Target, scenario: Scenario, top: Mapping[str, int], pr
     calendar = scenario.sales.sdr.calendar
     spec = scenario.calendar(calendar)
     if spec is not None:
-        hours = ", ".join(
-            f"{int(a):02d}:{round(a % 1 * 60):02d}-{int(b):02d}:{round(b % 1 * 60):02d}" for a, b in spec.hours
-        )
+        hours = ", ".join(format_hour_range(a, b) for a, b in spec.hours)
         always = f" (with the desk open 24/7 and {team_label(top)}: {reached(probes[1])})" if len(probes) > 1 else ""
         if target.metric in SPEED_METRICS or target.metric.startswith("response_delay"):
             reason += (

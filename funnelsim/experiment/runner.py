@@ -1,16 +1,15 @@
 """Many replications of a scenario, comparisons with common random numbers, and sweeps.
 
 Replication i of a run with seed S uses child i of SeedSequence(S); two scenarios run with
-the same seed therefore share their arrivals, which makes paired differences tight.
+the same seed therefore share their arrivals, which makes paired differences tight. The result
+classes are in experiment/results.py and the size guard in experiment/size.py (both re-exported).
 """
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,89 +17,40 @@ import numpy as np
 import pandas as pd
 
 from funnelsim import metrics
-from funnelsim.capacity import Overload, overload_warnings
+from funnelsim.capacity import overload_warnings
 from funnelsim.chart_tables import TABLES, chart_tables
-from funnelsim.experiment.display import display_of, text_of
 from funnelsim.experiment.executors import ExecutorName, Lost, check_executor, one_pool, run_tasks
+from funnelsim.experiment.results import CompareResult, ReplicationOutput, RunResult, SweepResult
+from funnelsim.experiment.size import TooMuchWork, WorkEstimate, check_size, check_sizes, estimate_work
 from funnelsim.model.simulate import simulate
 from funnelsim.scenario.loader import load_scenario
 from funnelsim.scenario.schema import Scenario
 
+__all__ = [
+    "DEFAULT_REPS",
+    "DEFAULT_SEED",
+    "CompareResult",
+    "ReplicationOutput",
+    "RunResult",
+    "SweepResult",
+    "TooMuchWork",
+    "WorkEstimate",
+    "check_size",
+    "check_sizes",
+    "compare",
+    "estimate_work",
+    "replication_seeds",
+    "replication_table",
+    "result_from_outputs",
+    "run",
+    "run_replication",
+    "run_scenario",
+    "sweep",
+]
+
 DEFAULT_REPS = 20
 DEFAULT_SEED = 20260105
-MAX_LEADS_WITHOUT_FLAG = 50_000_000
 SUMMARY_COLUMNS = ("metric", "mean", "ci_low", "ci_high", "std", "n")
-
-
-class TooMuchWork(ValueError):
-    """A run would simulate more leads than is sensible without asking for it explicitly."""
-
-
-@dataclass
-class ReplicationOutput:
-    """What one replication sends back to the parent process."""
-
-    index: int
-    figures: dict[str, float]
-    seconds: float
-    events: int
-    timeseries: pd.DataFrame | None = None
-    leads: pd.DataFrame | None = None
-    error: str | None = None
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-@dataclass
-class RunResult:
-    """The outcome of `run`: one row per replication, a summary, and optional tables."""
-
-    scenario: Scenario
-    seed: int
-    replications: pd.DataFrame
-    summary: pd.DataFrame
-    timeseries: pd.DataFrame | None = None
-    leads: pd.DataFrame | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    overloads: list[Overload] = field(default_factory=list)  # resources that cannot keep up
-
-    @property
-    def warnings(self) -> list[str]:
-        """One sentence per resource that cannot keep up (its load and what would make it stable),
-        and one if more than 1% of the window's leads are censored."""
-        censored = metrics.censoring_warning(self.summary, self.scenario.follow_up_hours)
-        return [o.message for o in self.overloads] + ([censored] if censored else [])
-
-    @property
-    def overloaded(self) -> list[str]:
-        """Names of the resources that cannot keep up ("SDR desk", "AE pipeline")."""
-        return [o.resource for o in self.overloads if o.overloaded]
-
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # chart_tables.TABLES, with a replication column
-    notes: list[str] = field(default_factory=list)  # e.g. replications rerun after a worker died
-
-    @property
-    def failed(self) -> pd.DataFrame:
-        return self.replications[self.replications["error"].notna()]
-
-    def figure(self, name: str) -> tuple[float, float, float]:
-        """(mean, ci_low, ci_high) of one metric."""
-        table = self.summary.set_index("metric")
-        return float(table["mean"][name]), float(table["ci_low"][name]), float(table["ci_high"][name])
-
-    # Notebook display, charts and saving are the report layer's (report/notebook.py; see experiment/display.py).
-    def __repr__(self) -> str:
-        return text_of(self)
-
-    def _repr_html_(self) -> str:
-        return display_of(self).html(self)
-
-    def plot(self, kind: str = "funnel") -> Any:
-        """A run chart as a matplotlib Figure: funnel, speed_to_lead, conversion_by_delay, capacity_*, revenue."""
-        return display_of(self).plot(self, kind)
-
-    def save(self, folder: str | Path, charts: bool = True) -> Path:
-        """Write the results folder (as `funnelsim run` does)."""
-        return display_of(self).save(self, folder, charts)
 
 
 def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
@@ -130,71 +80,6 @@ def run_replication(
         )
     except Exception:  # a failed replication is recorded, not a lost batch
         return ReplicationOutput(index, {}, time.perf_counter() - started, 0, error=traceback.format_exc(limit=8))
-
-
-BYTES_PER_LEAD = 400  # measured ~340 at 1M leads (docs/performance.md), with headroom
-BYTES_PER_HORIZON_HOUR = 64  # arrival bins: local hour, weekday, offset, rates, counts
-BYTES_PER_CHANNEL_HOUR = 24
-BYTES_PER_CALENDAR_DAY = 200  # open intervals as Python floats, per calendar
-MAX_MEMORY_MB_WITHOUT_FLAG = 4_000  # per replication (each runs in one worker)
-
-
-@dataclass(frozen=True)
-class WorkEstimate:
-    """What a run is expected to cost: leads, contact attempts (at most), memory, replications."""
-
-    leads_per_replication: float
-    attempts_per_replication: float
-    horizon_hours: float
-    memory_mb_per_replication: float
-    reps: int
-
-    @property
-    def leads(self) -> float:
-        return self.leads_per_replication * self.reps
-
-    def describe(self) -> str:
-        return (
-            f"about {self.leads:,.0f} leads in all ({self.leads_per_replication:,.0f} per replication x "
-            f"{self.reps} replications), up to {self.attempts_per_replication:,.0f} contact attempts and about "
-            f"{self.memory_mb_per_replication:,.0f} MB per replication over a {self.horizon_hours:,.0f} h horizon"
-        )
-
-
-def estimate_work(scenario: Scenario, reps: int) -> WorkEstimate:
-    """The size guard's estimate (bursts count only inside the horizon)."""
-    leads = scenario.expected_leads()
-    hours = scenario.horizon
-    memory = (
-        leads * BYTES_PER_LEAD
-        + hours * (BYTES_PER_HORIZON_HOUR + BYTES_PER_CHANNEL_HOUR * len(scenario.channels))
-        + 2 * (hours / 24 + 64) * BYTES_PER_CALENDAR_DAY
-    )
-    return WorkEstimate(leads, leads * len(scenario.sales.sdr.attempts), hours, memory / 1e6, reps)
-
-
-def check_size(scenario: Scenario, reps: int, allow_large: bool = False) -> float:
-    """Refuse runs over MAX_LEADS_WITHOUT_FLAG leads in all, or MAX_MEMORY_MB_WITHOUT_FLAG per
-    replication, unless `allow_large`; an estimate that is not a finite number is always refused.
-    Returns the estimated number of leads."""
-    work = estimate_work(scenario, reps)
-    figures = (work.leads, work.memory_mb_per_replication, work.attempts_per_replication)
-    if not all(math.isfinite(f) for f in figures):
-        raise TooMuchWork(f"{scenario.name}: the size of this run cannot be estimated ({work.describe()})")
-    too_big = work.leads > MAX_LEADS_WITHOUT_FLAG or work.memory_mb_per_replication > MAX_MEMORY_MB_WITHOUT_FLAG
-    if too_big and not allow_large:
-        raise TooMuchWork(
-            f"{scenario.name}: this run would simulate {work.describe()}; the limits without --allow-large are "
-            f"{MAX_LEADS_WITHOUT_FLAG:,} leads in all and {MAX_MEMORY_MB_WITHOUT_FLAG:,} MB per replication; "
-            "pass --allow-large (allow_large=True) if you mean it"
-        )
-    return work.leads
-
-
-def check_sizes(scenarios: Sequence[Scenario], reps: int, allow_large: bool = False) -> None:
-    """The size guard over the scenarios of one command, each counted with all their replications."""
-    for scenario in scenarios:
-        check_size(scenario, reps * len(scenarios), allow_large)
 
 
 def run_scenario(
@@ -290,79 +175,6 @@ def _concat(frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame | None:
     return pd.concat(present, ignore_index=True) if present else None
 
 
-@dataclass
-class CompareResult:
-    """Several scenarios run with the same seeds; differences are paired against the first."""
-
-    results: list[RunResult]
-    differences: dict[str, pd.DataFrame]  # scenario name -> paired difference vs the first
-
-    def __repr__(self) -> str:
-        return text_of(self)
-
-    def _repr_html_(self) -> str:
-        return display_of(self).html(self)
-
-    def plot(self, kind: str = "comparison", metrics: Sequence[str] | None = None) -> Any:
-        """Each variant's paired difference from the first, per metric (default: the headline set)."""
-        return display_of(self).plot(self, kind, metrics)
-
-    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
-        """Write the comparison folder (as `funnelsim compare` does)."""
-        return display_of(self).save(self, folder, metrics)
-
-    @property
-    def names(self) -> list[str]:
-        return [r.scenario.name for r in self.results]
-
-    def table(self, metrics: Sequence[str]) -> pd.DataFrame:
-        """comparison.csv: one row a metric; the reference's mean, then per variant its mean, the
-        paired difference from the reference (`<variant> - <reference>`) and its 95% interval."""
-        reference = self.results[0].scenario.name
-        base_means = self.results[0].summary.set_index("metric")["mean"]
-        differences = {name: d.set_index("metric") for name, d in self.differences.items()}
-        rows = []
-        for name in metrics:
-            row: dict[str, Any] = {"metric": name, reference: base_means.get(name, math.nan)}
-            for variant in self.names[1:]:
-                if name not in differences[variant].index:
-                    continue
-                entry = differences[variant].loc[name]
-                row[variant] = entry["mean_b"]
-                row[f"{variant} - {reference}"] = entry["difference"]
-                row[f"{variant} ci_low"], row[f"{variant} ci_high"] = entry["ci_low"], entry["ci_high"]
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    @property
-    def incremental(self) -> pd.DataFrame:
-        """Per variant against the first: extra customers, ARR and spend (paired means with 95%
-        intervals) and the spend per extra customer (ratio of the paired means, delta-method
-        interval; see `metrics.paired_ratio`)."""
-        base = _succeeded(self.results[0])
-        rows = []
-        for result in self.results[1:]:
-            row: dict[str, Any] = {"scenario": result.scenario.name}
-            differences = self.differences[result.scenario.name].set_index("metric")
-            for figure, name in INCREMENTAL_FIGURES.items():
-                for column in ("difference", "ci_low", "ci_high"):
-                    value = differences[column][figure] if figure in differences.index else math.nan
-                    row[f"{name}_{column}" if column != "difference" else name] = float(value)
-            ratio, low, high, n = metrics.paired_ratio(base, _succeeded(result), "total_spend", "customers")
-            row.update(cost_per_extra_customer=ratio, cost_per_extra_customer_ci_low=low)
-            row.update(cost_per_extra_customer_ci_high=high, n=n)
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-
-# figure -> name of its paired difference in CompareResult.incremental
-INCREMENTAL_FIGURES = {"customers": "extra_customers", "bookings_arr": "extra_arr", "total_spend": "extra_spend"}
-
-
-def _succeeded(result: RunResult) -> pd.DataFrame:
-    return result.replications[result.replications["error"].isna()]
-
-
 def compare(
     scenarios: Sequence[Scenario | str | Path | Mapping[str, Any]],
     reps: int = DEFAULT_REPS,
@@ -400,45 +212,6 @@ def _unique_names(results: Sequence[RunResult]) -> None:
             r.scenario = r.scenario.model_copy(update={"name": f"{name}#{seen[name]}"})
         else:
             seen[name] = 1
-
-
-@dataclass
-class SweepResult:
-    """One run per value of a parameter; `table` has one row per (value, metric)."""
-
-    key: str
-    values: list[Any]
-    results: list[RunResult]
-
-    @property
-    def table(self) -> pd.DataFrame:
-        frames = []
-        for value, result in zip(self.values, self.results):
-            frame = result.summary.copy()
-            frame.insert(0, self.key, str(value))
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
-
-    def metric(self, name: str) -> pd.DataFrame:
-        """mean, ci_low, ci_high of one metric per swept value."""
-        rows = [
-            dict(zip(("mean", "ci_low", "ci_high"), r.figure(name)), value=v) for v, r in zip(self.values, self.results)
-        ]
-        return pd.DataFrame(rows)[["value", "mean", "ci_low", "ci_high"]]
-
-    def __repr__(self) -> str:
-        return text_of(self)
-
-    def _repr_html_(self) -> str:
-        return display_of(self).html(self)
-
-    def plot(self, kind: str = "customers") -> Any:
-        """The response curve of one metric (`kind` is its name) with its band and best point."""
-        return display_of(self).plot(self, kind)
-
-    def save(self, folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
-        """Write the sweep folder (as `funnelsim sweep` does)."""
-        return display_of(self).save(self, folder, metrics)
 
 
 def sweep(
