@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from funnelsim import grid
+from funnelsim import compare, grid, load_scenario
 from funnelsim.cli import app
 
 SHORT = ["horizon=45d", "warmup=5d"]
@@ -74,3 +74,21 @@ def test_a_sweep_through_a_real_dask_cluster_matches_a_serial_run_bit_for_bit(da
     serial_run = runner.invoke(app, [*common, "--executor", "serial", "--out", str(tmp_path / "serial")])
     assert dask_run.exit_code == 0 and serial_run.exit_code == 0, dask_run.output + serial_run.output
     assert pd.read_csv(tmp_path / "dask" / "sweep.csv").equals(pd.read_csv(tmp_path / "serial" / "sweep.csv"))
+
+
+def test_a_compare_on_dask_starts_one_local_cluster_for_all_its_scenarios(monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    started = []
+
+    class CountedCluster(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("n_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", CountedCluster)
+    scenarios = [load_scenario("baseline", [*SHORT, f"sales.sdr.count={n}"]) for n in (1, 2, 3)]
+    on_dask = compare(scenarios, reps=2, seed=5, executor="dask", workers=2)
+    assert started == [2]
+    serial = compare(scenarios, reps=2, seed=5, executor="serial")
+    for a, b in zip(on_dask.results, serial.results):
+        pd.testing.assert_frame_equal(a.summary, b.summary)

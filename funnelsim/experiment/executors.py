@@ -147,13 +147,27 @@ class SharedPool:
 
 
 _shared_pool: ContextVar[SharedPool | None] = ContextVar("funnelsim_shared_pool", default=None)
+_shared_dask: ContextVar[Any | None] = ContextVar("funnelsim_shared_dask", default=None)  # a dask Client
 
 
 @contextmanager
-def one_pool(executor: str = "processes", workers: int | None = None) -> Iterator[None]:
-    """Run every `run_tasks` call inside on one process pool, started once and stopped at the end
-    (DESIGN: one pool serves a whole command). Other executors are left as they are."""
+def one_pool(
+    executor: str = "processes", workers: int | None = None, dask_address: str | None = None
+) -> Iterator[None]:
+    """Run every `run_tasks` call inside on one process pool or one Dask client, started once and
+    stopped at the end (DESIGN: one pool or cluster serves a whole command). Serial runs are left as they are."""
     executor = getattr(executor, "value", executor)
+    if executor == "dask":
+        if _shared_dask.get() is not None:
+            yield
+            return
+        with _dask_client(workers, dask_address) as client:
+            dask_token = _shared_dask.set(client)
+            try:
+                yield
+            finally:
+                _shared_dask.reset(dask_token)
+        return
     if executor != "processes" or (workers or default_workers()) == 1 or _shared_pool.get() is not None:
         yield
         return
@@ -253,12 +267,11 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
-def _run_on_dask(
-    task: Callable[..., Any], arguments: Sequence[tuple], workers: int | None, address: str | None
-) -> Iterator[tuple[int, Any]]:
+@contextmanager
+def _dask_client(workers: int | None, address: str | None) -> Iterator[Any]:
+    """A client of the scheduler at `address`, or of a local cluster started for it; closed at the end."""
     try:
         from dask.distributed import Client, LocalCluster
-        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ExecutorError("the dask executor needs dask.distributed: pip install 'funnelsim[dask]'") from None
     if address is not None:
@@ -276,11 +289,29 @@ def _run_on_dask(
             f"({str(error)[:200] or 'no answer'})"
         ) from None
     try:
-        futures = [client.submit(task, *args, pure=False) for args in arguments]
-        index_of = {f.key: i for i, f in enumerate(futures)}
-        for future in dask_completed(futures):
-            yield index_of[future.key], future.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _run_on_dask(
+    task: Callable[..., Any], arguments: Sequence[tuple], workers: int | None, address: str | None
+) -> Iterator[tuple[int, Any]]:
+    """The tasks on the command's shared Dask client (inside `one_pool`), or on a client of their own."""
+    shared = _shared_dask.get()
+    if shared is not None:
+        yield from _on_dask_client(shared, task, arguments)
+        return
+    with _dask_client(workers, address) as client:
+        yield from _on_dask_client(client, task, arguments)
+
+
+def _on_dask_client(client: Any, task: Callable[..., Any], arguments: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+    from dask.distributed import as_completed as dask_completed
+
+    futures = [client.submit(task, *args, pure=False) for args in arguments]
+    index_of = {f.key: i for i, f in enumerate(futures)}
+    for future in dask_completed(futures):
+        yield index_of[future.key], future.result()

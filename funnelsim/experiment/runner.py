@@ -190,7 +190,9 @@ def compare(
     loaded = [run_scenario(s, overrides) for s in scenarios]
     if not options.pop("size_checked", False):
         check_sizes(loaded, reps, options.get("allow_large", False))
-    with one_pool(options.get("executor", "processes"), options.get("workers")):  # one pool for every scenario
+    with one_pool(
+        options.get("executor", "processes"), options.get("workers"), options.get("dask_address")
+    ):  # one pool for every scenario
         results = [run(s, reps, seed, size_checked=True, **options) for s in loaded]
     _unique_names(results)
     base = results[0]
