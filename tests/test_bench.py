@@ -36,13 +36,32 @@ def test_bench_writes_every_measurement(quick_bench):
                 "peak_mb_without_records", "peak_mb_with_records"):  # fmt: skip
         assert funnel[key] > 0, key
     assert funnel["peak_mb_with_records"] >= funnel["peak_mb_without_records"]
-    assert [t["met"] is None for t in result["targets"]][-2:] == [True, True]  # no 1,000,000-lead run here
+    memory = [t for t in result["targets"] if t["target"].startswith("peak MB")]
+    assert [t["met"] for t in memory] == [None, None]  # no 1,000,000-lead run here
     assert {"versions", "cpus"} <= set(result["environment"])
+
+
+def test_bench_times_a_fresh_funnelsim_run_by_phase(quick_bench):
+    result, _ = quick_bench
+    (run,) = result["run_phases"]["runs"]  # the quick bench times one run
+    phases = ["simulate (replications, summary)", "write tables", "charts (import, draw, save)"]
+    assert all(run[p] > 0 for p in phases)
+    assert run["start-up, loading, printing"] + sum(run[p] for p in phases) == pytest.approx(run["total wall"])
+    assert sum(v for k, v in run.items() if k.startswith("  chart ")) > 0  # each chart's own seconds
+    (target,) = [t for t in result["targets"] if "share of wall time simulating" in t["target"]]
+    assert target["measured"] == pytest.approx(run["simulate (replications, summary)"] / run["total wall"])
+    assert target["met"] == (target["measured"] >= 0.5)
 
 
 def test_bench_prints_the_three_tables(quick_bench):
     _, output = quick_bench
-    for title in ("M/M/5 queue at load 0.9", "Full baseline funnel scaled", "Targets", "Erlang C"):
+    for title in (
+        "M/M/5 queue at load 0.9",
+        "Full baseline funnel scaled",
+        "Targets",
+        "Erlang C",
+        "where the wall time goes",
+    ):
         assert title in output
 
 

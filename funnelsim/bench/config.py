@@ -28,11 +28,12 @@ class BenchConfig:
     funnel_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     funnel_repeats: int = 3
     memory: bool = True
+    phase_runs: int = 3  # fresh `funnelsim run baseline` processes timed by phase (0: none)
     seed: int = 20260105
 
 
 FULL = BenchConfig()
 QUICK = BenchConfig(
     mmc_customers=20_000, repeats=3, ciw_repeats=1, ceiling_events=200_000, funnel_sizes=(10_000, 100_000),
-    funnel_repeats=1,
+    funnel_repeats=1, phase_runs=1,
 )  # fmt: skip

@@ -44,6 +44,7 @@ from funnelsim.bench.mmc import (
     mmc_scenario,
     simpy_mmc,
 )
+from funnelsim.bench.phases import TARGET_SIMULATE_SHARE, run_phases
 from funnelsim.model.simulate import simulate
 from funnelsim.theory import erlang_c_mean_wait
 
@@ -148,6 +149,9 @@ def run_bench(config: BenchConfig = FULL, progress: Callable[[str], None] | None
             for f in funnels
         ],
     }
+    if config.phase_runs > 0:
+        say(f"funnelsim run baseline, by phase: {config.phase_runs} fresh processes")
+        result["run_phases"] = run_phases(config.phase_runs)
     result["targets"] = _targets(result)
     return result
 
@@ -202,6 +206,10 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             big["peak_mb_without_records"] if big else None, TARGET_MB_WITHOUT_RECORDS, False)  # fmt: skip
         add(f"peak MB at {MEMORY_TARGET_LEADS:,} leads, with per-lead records",
             big["peak_mb_with_records"] if big else None, TARGET_MB_WITH_RECORDS, False)  # fmt: skip
+    phases = result.get("run_phases")
+    if phases:
+        add("funnelsim run baseline (20 replications): share of wall time simulating", phases["simulate_share"],
+            TARGET_SIMULATE_SHARE, True)  # fmt: skip
     return rows
 
 

@@ -92,6 +92,8 @@ def bench(result: dict[str, Any]) -> None:
     """The benchmark's three tables: the M/M/c queue, the full funnel at scale, the targets."""
     out_console.print(_mmc_table(result))
     out_console.print(_funnel_table(result))
+    if result.get("run_phases"):
+        out_console.print(_phases_table(result["run_phases"]))
     targets = Table(title="Targets", title_justify="left")
     for column in ("Target", "Limit", "Measured", "Result"):
         targets.add_column(column, justify="left" if column == "Target" else "right")
@@ -101,6 +103,18 @@ def bench(result: dict[str, Any]) -> None:
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[row["met"]]
         targets.add_row(row["target"], limit, measured, verdict)
     out_console.print(targets)
+
+
+def _phases_table(phases: dict[str, Any]) -> Table:
+    """Seconds and share of wall time of each phase of `funnelsim run`, one column per fresh run."""
+    runs = phases["runs"]
+    table = Table(title=f"{phases['command']}: where the wall time goes (fresh processes)", title_justify="left")
+    table.add_column("Phase")
+    for i in range(len(runs)):
+        table.add_column(f"run {i + 1}", justify="right")
+    for name in runs[0]:
+        table.add_row(escape(name), *(f"{r[name]:.2f} s ({r[name] / r['total wall']:.0%})" for r in runs))
+    return table
 
 
 def _mmc_table(result: dict[str, Any]) -> Table:
