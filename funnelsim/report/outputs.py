@@ -13,7 +13,7 @@ import pandas as pd
 
 from funnelsim.experiment.grid import GridResult
 from funnelsim.experiment.plan import PlanResult, Target
-from funnelsim.experiment.runner import CompareResult, RunResult, SweepResult
+from funnelsim.experiment.runner import CompareResult, SweepResult
 from funnelsim.experiment.sensitivity import SensitivityResult
 from funnelsim.report.folder import FORMAT, FolderError, ResultsFolder, open_folder
 from funnelsim.report.paths import OutputSlot
@@ -31,14 +31,6 @@ def slug(name: str) -> str:
 def comparison_table(outcome: CompareResult, metrics: Sequence[str]) -> pd.DataFrame:
     """comparison.csv (its layout is the compare result's own: `CompareResult.table`)."""
     return outcome.table(metrics)
-
-
-def _overloaded(result: RunResult) -> bool:
-    """Whether a result says a resource of it is overloaded (read defensively: the field may not exist)."""
-    flag = getattr(result, "overloaded", None)
-    if isinstance(flag, bool):
-        return flag
-    return bool(flag) if flag is not None else False
 
 
 def _base_manifest(kind: str, command: list[str] | None, seed: int, reps: int) -> dict[str, Any]:
@@ -83,7 +75,7 @@ def write_compare(
             entry = manifest(r, command)
             for key in ("versions", "command", "created"):
                 entry.pop(key, None)
-            entry.update({"file_stem": stem, "overloaded": _overloaded(r)})
+            entry.update({"file_stem": stem, "overloaded": bool(r.overloaded)})
             variants.append(entry)
         data = _base_manifest("compare", command, results[0].seed, len(results[0].replications))
         data.update(
@@ -138,7 +130,7 @@ def write_sweep(
             summary_table(r).to_csv(folder / f"summary-{i}.csv", index=False)
             files.append(f"summary-{i}.csv")
             points.append(
-                {"value": value, "name": r.scenario.name, "file_stem": str(i), "overloaded": _overloaded(r),
+                {"value": value, "name": r.scenario.name, "file_stem": str(i), "overloaded": bool(r.overloaded),
                  "failed_replications": len(r.failed), "warnings": [str(w) for w in getattr(r, "warnings", [])]}
             )  # fmt: skip
         first = outcome.results[0]
@@ -189,7 +181,7 @@ def write_grid(
             files.append(f"summary-{i}.csv")
             points.append(
                 {"setting": {k: setting[k] for k in keys}, "name": r.scenario.name, "file_stem": str(i),
-                 "overloaded": _overloaded(r), "failed_replications": len(r.failed),
+                 "overloaded": bool(r.overloaded), "failed_replications": len(r.failed),
                  "warnings": [str(w) for w in getattr(r, "warnings", [])]}
             )  # fmt: skip
         first = outcome.results[0]
