@@ -195,15 +195,7 @@ def _one_pool(
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
     finished: list[int] = []
     try:
-        futures = {pool.submit(task, *arguments[i]): i for i in batch}
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                continue  # rerun by the caller
-            finished.append(index)
-            yield index, result
+        yield from _submit_and_collect(pool, task, arguments, batch, finished)
     except BaseException:
         _stop_workers(before)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -216,8 +208,22 @@ def _one_pool(
 def _on_shared_pool(
     task: Callable[..., Any], arguments: Sequence[tuple], batch: list[int], shared: SharedPool
 ) -> Generator[tuple[int, Any], None, list[int]]:
-    pool = shared.get()
     finished: list[int] = []
+    broken = yield from _submit_and_collect(shared.get(), task, arguments, batch, finished)
+    if broken:
+        shared.discard()
+    return finished
+
+
+def _submit_and_collect(
+    pool: ProcessPoolExecutor,
+    task: Callable[..., Any],
+    arguments: Sequence[tuple],
+    batch: list[int],
+    finished: list[int],
+) -> Generator[tuple[int, Any], None, bool]:
+    """Submit `batch` to `pool`; yield each result as it comes and note its index in `finished`.
+    Returns whether the pool broke (a worker died): the unfinished tasks are rerun by the caller."""
     broken = False
     futures = {pool.submit(task, *arguments[i]): i for i in batch}
     for future in as_completed(futures):
@@ -226,12 +232,10 @@ def _on_shared_pool(
             result = future.result()
         except BrokenProcessPool:
             broken = True
-            continue  # rerun by the caller
+            continue
         finished.append(index)
         yield index, result
-    if broken:
-        shared.discard()
-    return finished
+    return broken
 
 
 def _join_workers(before: set[int | None], seconds: float = 5.0) -> None:
