@@ -130,21 +130,23 @@ def _wait_for_workers(process: subprocess.Popen, count: int) -> list[int]:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
 def test_a_killed_worker_process_costs_nothing_its_replications_are_rerun(tmp_path):
     out = tmp_path / "killed"
-    # a third of SLOW's horizon: long enough to kill a worker mid-replication, short enough not to
-    # run for minutes on a loaded machine (where a slow run was once taken for a hang)
+    # a third of SLOW's horizon, 8 times: on a quiet machine the pool is busy for about 3 s, so the
+    # kill lands mid-run (4 replications ended in 1.4 s, before a kill 0.5 s in); on a loaded machine
+    # it still ends in well under a minute (a slow run was once taken for a hang)
     short = ("horizon=120d",)
-    process = _start_slow_run(tmp_path, out, reps=4, workers=2, sets=short)
+    reps = 8
+    process = _start_slow_run(tmp_path, out, reps=reps, workers=2, sets=short)
     workers = _wait_for_workers(process, 2)
-    time.sleep(0.5)
+    time.sleep(0.2)
     os.kill(workers[0], signal.SIGKILL)
     stderr = _finish_or_dump(process, 300)
     assert process.returncode == 0, stderr
     assert "worker process died" in stderr and "rerun" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["failed_replications"] == [] and manifest["replications"] == 4
+    assert manifest["failed_replications"] == [] and manifest["replications"] == reps
     assert any("rerun" in note for note in manifest["notes"])
     clean = runner_module.run(
-        tmp_path / "slow.yaml", reps=4, overrides=short, executor="serial", timeseries_step_hours=None
+        tmp_path / "slow.yaml", reps=reps, overrides=short, executor="serial", timeseries_step_hours=None
     )
     killed = pd.read_parquet(out / "replications.parquet")
     assert killed["leads"].tolist() == clean.replications["leads"].tolist()  # same seeds, same figures
