@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from funnelsim.report.charts import settle
 from funnelsim.report.results import write_atomically
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ def backtest_chart(table: pd.DataFrame, name: str, path: Path) -> Path:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
+    settle(fig)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from funnelsim.report.charts import Chart, better
+from funnelsim.report.charts import Chart, better, settle
 from funnelsim.report.formatting import axis_unit, figure_info, format_interval, format_value
 
 LOW_COLOUR, HIGH_COLOUR, MET_COLOUR, MISSED_COLOUR = "#3b6ea8", "#d9822b", "#2e8b57", "#9a9a9a"
@@ -66,7 +66,7 @@ def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Ch
     ax.grid(alpha=0.3)
     if others:
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    settle(fig)
     return Chart(_stem(metric), fig, rows[[*keys, "mean", "ci_low", "ci_high"]].reset_index(drop=True))
 
 
@@ -129,7 +129,7 @@ def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency
     best_text = f"; ★ best ({direction} is better)" if best is not None else ""
     ax.set_title(f"{info.label} by {across} and {down}\nmean [95% CI] per point, same seeds{best_text}",
                  fontsize=9.5)  # fmt: skip
-    fig.tight_layout()
+    settle(fig)
     return Chart(_stem(metric), fig, pd.DataFrame(cells), notes={"means": means, "across": x_values, "down": y_values})
 
 
@@ -222,7 +222,7 @@ def _short(value: object) -> str:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
+    settle(fig)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
