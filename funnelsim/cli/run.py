@@ -28,12 +28,13 @@ from funnelsim.cli.common import (
     progress_bar,
     user_errors,
 )
-from funnelsim.experiment.executors import ExecutorChoice, check_executor
+from funnelsim.experiment.executors import ExecutorChoice, check_executor, default_workers
 from funnelsim.experiment.precision import check_precision, run_to_precision
 from funnelsim.experiment.runner import DEFAULT_REPS, DEFAULT_SEED, RunResult, check_size, replication_seeds
 from funnelsim.experiment.runner import run as api_run
 from funnelsim.model.simulate import simulate
 from funnelsim.report import terminal
+from funnelsim.report.charts_ahead import ChartsAhead
 from funnelsim.report.crm import crm_frame, write_crm
 from funnelsim.report.paths import OutputError, OutputSlot, claim_output
 from funnelsim.report.results import write_run
@@ -80,10 +81,13 @@ def run(
     with slot, interruptible(slot), user_errors():
         if precision is None:
             with progress_bar(reps, quiet, loaded.name) as advance:
+                elsewhere = executor != ExecutorChoice.serial and reps > 1 and (workers or default_workers()) > 1
+                ahead = ChartsAhead(advance, enabled=charts and elsewhere)
                 result = api_run(
                     loaded, reps, seed, workers=workers, executor=executor_name(executor), dask_address=dask_address,
-                    keep_leads=keep_leads, size_checked=True, progress=advance,
+                    keep_leads=keep_leads, size_checked=True, progress=ahead,
                 )  # fmt: skip
+                ahead.wait()
             terminal.failures(result)
         else:
             result, report = run_to_precision(
