@@ -1,5 +1,5 @@
 """`python -m funnelsim.cli`: the same command as the `funnelsim` console script."""
 
-from funnelsim.cli import app
+from funnelsim.cli import main
 
-app()
+main()
