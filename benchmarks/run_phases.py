@@ -27,7 +27,14 @@ def main() -> None:
     for name in runs[0]:
         cells = [f"{r[name]:6.2f} ({r[name] / r[TOTAL]:4.0%})" for r in runs]
         print(f"{name:45s} " + "  ".join(cells))
-    print(f"median share simulating: {measured['simulate_share']:.0%}")
+    alone = measured["simulate_alone_seconds"]
+    assert isinstance(alone, list)
+    cells = [f"{a:6.2f} ({a / r[TOTAL]:4.0%})" for a, r in zip(alone, runs)]
+    print(f"{'simulate alone (a paired --no-charts run)':45s} " + "  ".join(cells))
+    print(
+        f"median share simulating: {measured['simulate_share']:.0%} by the run's clock, "
+        f"{measured['simulate_alone_share']:.0%} counting the simulation alone"
+    )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ def test_bench_times_a_fresh_funnelsim_run_by_phase(quick_bench):
     (target,) = [t for t in result["targets"] if "share of wall time simulating" in t["target"]]
     assert target["measured"] == pytest.approx(run["simulate (replications, summary)"] / run["total wall"])
     assert target["met"] == (target["measured"] >= 0.5)
+    (alone,) = result["run_phases"]["simulate_alone_seconds"]  # from the paired --no-charts run
+    (strict,) = [t for t in result["targets"] if "counting the simulation alone" in t["target"]]
+    assert 0 < alone < run["total wall"]
+    assert strict["measured"] == pytest.approx(alone / run["total wall"])
 
 
 def test_bench_prints_the_three_tables(quick_bench):

@@ -210,6 +210,9 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     if phases:
         add("funnelsim run baseline (20 replications): share of wall time simulating", phases["simulate_share"],
             TARGET_SIMULATE_SHARE, True)  # fmt: skip
+        if "simulate_alone_share" in phases:
+            add("  the same, counting the simulation alone (a paired --no-charts run)", phases["simulate_alone_share"],
+                TARGET_SIMULATE_SHARE, True)  # fmt: skip
     return rows
 
 

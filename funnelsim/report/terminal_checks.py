@@ -114,6 +114,10 @@ def _phases_table(phases: dict[str, Any]) -> Table:
         table.add_column(f"run {i + 1}", justify="right")
     for name in runs[0]:
         table.add_row(escape(name), *(f"{r[name]:.2f} s ({r[name] / r['total wall']:.0%})" for r in runs))
+    alone = phases.get("simulate_alone_seconds")
+    if alone:
+        cells = (f"{a:.2f} s ({a / r['total wall']:.0%})" for a, r in zip(alone, runs))
+        table.add_row("simulate alone (a paired --no-charts run)", *cells)
     return table
 
 
