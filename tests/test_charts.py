@@ -157,6 +157,34 @@ def test_sweep_chart_marks_the_best_mean(sweep_folder):
                                                            else part["mean"].min())  # fmt: skip
 
 
+def test_sweep_chart_rings_the_overloaded_values(sweep_folder):
+    points = json.loads((sweep_folder / "manifest.json").read_text())["points"]
+    flags = [p["overloaded"] for p in points]
+    assert flags[0] and not flags[-1]  # one SDR cannot keep up; four can
+    chart = _chart(sweep_folder, "cac")
+    assert list(chart.data["overloaded"]) == flags
+    (ring,) = [line for line in chart.figure.axes[0].lines if line.get_label().startswith("⚠ overloaded")]
+    swept = [int(p["value"]) for p in points]
+    assert list(ring.get_xdata()) == [v for v, f in zip(swept, flags) if f]
+
+
+def test_grid_lines_chart_rings_the_overloaded_points():
+    from funnelsim.report.decision_charts import grid_lines_chart
+
+    rows = pd.DataFrame({"sales.sdr.count": [1, 2, 1, 2], "sales.queue": ["fifo", "fifo", "lifo", "lifo"],
+                         "mean": [10.0, 20.0, 12.0, 22.0], "ci_low": [9.0, 19, 11, 21],
+                         "ci_high": [11.0, 21, 13, 23]})  # fmt: skip
+    keys = ["sales.sdr.count", "sales.queue"]
+    chart = grid_lines_chart(rows, keys, "customers", overloaded=[True, False, True, False])
+    rings = [line for line in chart.figure.axes[0].lines if line.get_marker() == "o" and line.get_mfc() == "none"]
+    assert sorted(float(y) for line in rings for y in line.get_ydata()) == [10.0, 12.0]
+    legend = [t.get_text() for t in chart.figure.axes[0].get_legend().get_texts()]
+    assert legend.count("⚠ overloaded (a queue grows)") == 1
+    assert list(chart.data["overloaded"]) == [True, False, True, False]
+    unmarked = grid_lines_chart(rows, keys, "customers", overloaded=[True])  # flags not one per row: none marked
+    assert not unmarked.data["overloaded"].any()
+
+
 def test_no_data_instead_of_a_crash(tmp_path):
     from tests.conftest import MINIMAL
 

@@ -113,6 +113,14 @@ def _check_the_grid_folder(folder, table):
         part = table[table["metric"] == metric]
         expected = part.loc[part["mean"].idxmax() if metric == "answered_within_1h" else part["mean"].idxmin()]
         assert len(best) == 1 and best.iloc[0]["mean"] == expected["mean"]
+        # overloaded points (one SDR, at least) are flagged in their cells, as the manifest says
+        settings = [(p["setting"]["sales.sdr.count"], p["setting"]["sales.queue"]) for p in manifest["points"]]
+        flags = dict(zip(settings, (p["overloaded"] for p in manifest["points"])))
+        marked = {(c, q): o for c, q, o in zip(chart.data["sales.sdr.count"], chart.data["sales.queue"],
+                                                chart.data["overloaded"])}  # fmt: skip
+        assert marked == flags and flags[(1, "fifo")] and not flags[(4, "fifo")]
+        warned = [t.get_text() for t in chart.figure.axes[0].texts if t.get_text().startswith("⚠")]
+        assert len(warned) == sum(flags.values())
     report = invoke("report", str(folder))
     assert report.exit_code == 0, report.output
     html = (folder / "report.html").read_text()

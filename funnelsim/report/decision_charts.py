@@ -19,6 +19,7 @@ from funnelsim.report.charts import Chart, better, settle
 from funnelsim.report.formatting import axis_unit, figure_info, format_interval, format_value
 
 LOW_COLOUR, HIGH_COLOUR, MET_COLOUR, MISSED_COLOUR = "#3b6ea8", "#d9822b", "#2e8b57", "#9a9a9a"
+WORSE_COLOUR = "#c8433a"  # an overloaded point (the charts' WORSE)
 
 
 def _scale(metric: str) -> tuple[float, str]:
@@ -37,8 +38,15 @@ def grid_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, path: Path)
     return _save(chart.figure, path)
 
 
-def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Chart:
-    """`grid_chart` as a Chart (figure and the rows plotted), not yet saved."""
+def _flags(rows: pd.DataFrame, overloaded: Sequence[bool]) -> list[bool]:
+    """One overloaded flag per row (none marked when the flags do not line up with the rows)."""
+    return [bool(f) for f in overloaded] if len(overloaded) == len(rows) else [False] * len(rows)
+
+
+def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, overloaded: Sequence[bool] = ()) -> Chart:
+    """`grid_chart` as a Chart (figure and the rows plotted), not yet saved; `overloaded`, one
+    flag per row, rings the points at which a queue grows without bound."""
+    rows = rows.assign(overloaded=_flags(rows, overloaded))
     scale, _ = _scale(metric)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     first, others = keys[0], list(keys[1:])
@@ -47,6 +55,7 @@ def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Ch
     position = {v: (float(v) if numeric else i) for i, v in enumerate(x_values)}
     groups = rows.groupby(others, sort=False) if others else [((), rows)]
     count = len(groups) if others else 1
+    ringed = False  # one legend entry for the overloaded rings
     for n, (label, group) in enumerate(groups):
         offset = (n - (count - 1) / 2) * (0.03 * (max(position.values()) - min(position.values()) or 1))
         x = np.array([position[v] for v in group[first]]) + offset
@@ -56,6 +65,11 @@ def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Ch
         errors = np.nan_to_num(np.vstack([mean - low, high - mean]))
         name = ", ".join(f"{k}={v}" for k, v in zip(others, label if isinstance(label, tuple) else (label,)))
         ax.errorbar(x, mean, yerr=errors, marker="o", capsize=3, label=name or None)
+        flagged = group["overloaded"].to_numpy(dtype=bool)
+        if flagged.any():
+            ax.plot(x[flagged], mean[flagged], marker="o", ms=13, mfc="none", mec=WORSE_COLOUR, mew=2, ls="none",
+                    label=None if ringed else "⚠ overloaded (a queue grows)")  # fmt: skip
+            ringed = True
     if not numeric:
         ax.set_xticks(list(position.values()), [str(v) for v in x_values])
     elif all(float(v).is_integer() for v in x_values):
@@ -64,10 +78,10 @@ def grid_lines_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> Ch
     ax.set_ylabel(_axis_label(metric))
     ax.set_title(f"{figure_info(metric).label} by {' and '.join(keys)} (95% CI)")
     ax.grid(alpha=0.3)
-    if others:
+    if others or rows["overloaded"].any():
         ax.legend(fontsize=8)
     settle(fig)
-    return Chart(_stem(metric), fig, rows[[*keys, "mean", "ci_low", "ci_high"]].reset_index(drop=True))
+    return Chart(_stem(metric), fig, rows[[*keys, "mean", "ci_low", "ci_high", "overloaded"]].reset_index(drop=True))
 
 
 def _stem(metric: str) -> str:
@@ -81,7 +95,9 @@ def _cell_text(mean: float, low: float, high: float, metric: str, currency: str)
     return f"{format_value(mean, unit, currency)}\n{format_interval(low, high, unit, currency, with_unit=False)}"
 
 
-def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency: str = "USD") -> Chart:
+def heatmap_chart(
+    rows: pd.DataFrame, keys: Sequence[str], metric: str, currency: str = "USD", overloaded: Sequence[bool] = ()
+) -> Chart:
     """A grid of two parameters: one cell per pair (first field across, second down), coloured by the mean.
 
     Each cell is written with its mean and 95% CI; the best mean is outlined. `data` holds one row
@@ -94,11 +110,12 @@ def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency
     y_values = list(dict.fromkeys(rows[down].tolist()))
     means = np.full((len(y_values), len(x_values)), np.nan)
     cells = []
-    for entry in rows.to_dict("records"):
+    for entry, flag in zip(rows.to_dict("records"), _flags(rows, overloaded)):
         i, j = y_values.index(entry[down]), x_values.index(entry[across])
         means[i, j] = float(entry["mean"])
         cells.append({across: entry[across], down: entry[down], "mean": float(entry["mean"]),
-                      "ci_low": float(entry["ci_low"]), "ci_high": float(entry["ci_high"])})  # fmt: skip
+                      "ci_low": float(entry["ci_low"]), "ci_high": float(entry["ci_high"]),
+                      "overloaded": flag})  # fmt: skip
     fig, ax = plt.subplots(figsize=(max(7.5, 1.25 * len(x_values) + 2.5), max(3.2, 0.85 * len(y_values) + 2.0)))
     direction = better(metric)
     colours = "RdYlGn_r" if direction == "lower" else "RdYlGn" if direction == "higher" else "Blues"
@@ -117,8 +134,11 @@ def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency
         spread = (high_colour - low_colour) or 1
         dark = abs(cell["mean"] - middle) / spread > 0.35 if np.isfinite(cell["mean"]) else False
         text = _cell_text(cell["mean"], cell["ci_low"], cell["ci_high"], metric, currency)
-        ax.text(j, i, text + (" ★" if cell["best"] else ""), ha="center", va="center", fontsize=8,
-                color="white" if dark else "black")  # fmt: skip
+        ax.text(j, i, ("⚠ " if cell["overloaded"] else "") + text + (" ★" if cell["best"] else ""), ha="center",
+                va="center", fontsize=8, color="white" if dark else "black")  # fmt: skip
+        if cell["overloaded"]:
+            ax.add_patch(plt.Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, edgecolor=WORSE_COLOUR, lw=1.8,
+                                       ls="--"))  # fmt: skip
     ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
     ax.set_yticks(range(len(y_values)), [str(v) for v in y_values])
     ax.set_xlabel(across)
@@ -127,7 +147,8 @@ def heatmap_chart(rows: pd.DataFrame, keys: Sequence[str], metric: str, currency
     unit = axis_unit(info.unit, currency)
     colourbar.set_label(info.label + (f" ({unit})" if unit else ""))
     best_text = f"; ★ best ({direction} is better)" if best is not None else ""
-    ax.set_title(f"{info.label} by {across} and {down}\nmean [95% CI] per point, same seeds{best_text}",
+    overload_text = "; ⚠ overloaded (a queue grows)" if any(c["overloaded"] for c in cells) else ""
+    ax.set_title(f"{info.label} by {across} and {down}\nmean [95% CI] per point, same seeds{best_text}{overload_text}",
                  fontsize=9.5)  # fmt: skip
     settle(fig)
     return Chart(_stem(metric), fig, pd.DataFrame(cells), notes={"means": means, "across": x_values, "down": y_values})

@@ -102,7 +102,8 @@ def sweep_plot(outcome: SweepResult, kind: str = "customers") -> Any:
     from funnelsim.report import charts  # matplotlib, on the first chart drawn
 
     table = outcome.metric(kind)
-    return charts.sweep_chart(table, outcome.key, kind, outcome.results[0].scenario.currency).figure
+    overloaded = [bool(r.overloaded) for r in outcome.results]
+    return charts.sweep_chart(table, outcome.key, kind, outcome.results[0].scenario.currency, overloaded).figure
 
 
 def sweep_save(outcome: SweepResult, folder: Path | str, metrics: Sequence[str] | None = None) -> Path:

@@ -334,18 +334,20 @@ def folder_charts(folder: ResultsFolder) -> list[Any]:
     table = folder.table("sweep.csv")
     keys = sweep_keys(folder, table)
     chosen = manifest_data.get("metrics") or list(dict.fromkeys(table["metric"]))
+    # one flag per point, in the order of the points, which is each metric's order of rows in sweep.csv
+    overloaded = [bool(p.get("overloaded")) for p in manifest_data.get("points", [])]
     if len(keys) > 1:
         from funnelsim.report.decision_charts import grid_lines_chart, heatmap_chart
 
         parts = [table[table["metric"] == metric].reset_index(drop=True) for metric in chosen]
         if len(keys) == 2:
-            return [heatmap_chart(part, keys, metric, currency) for part, metric in zip(parts, chosen)]
-        return [grid_lines_chart(part, keys, metric) for part, metric in zip(parts, chosen)]
+            return [heatmap_chart(part, keys, metric, currency, overloaded) for part, metric in zip(parts, chosen)]
+        return [grid_lines_chart(part, keys, metric, overloaded) for part, metric in zip(parts, chosen)]
     key = keys[0]
     out = []
     for metric in chosen:
         part = table[table["metric"] == metric].rename(columns={key: "value"}).reset_index(drop=True)
-        out.append(charts.sweep_chart(part, key, metric, currency))
+        out.append(charts.sweep_chart(part, key, metric, currency, overloaded))
     return out
 
 

@@ -123,11 +123,16 @@ def _numeric(values: Sequence[Any]) -> np.ndarray | None:
         return None
 
 
-def sweep_chart(table: pd.DataFrame, key: str, metric: str, currency: str = "USD") -> Chart:
+def sweep_chart(
+    table: pd.DataFrame, key: str, metric: str, currency: str = "USD", overloaded: Sequence[bool] = ()
+) -> Chart:
     """One metric's response to the swept parameter: mean with a 95% band and the best point marked.
 
-    `table` has the columns value, mean, ci_low, ci_high (one row a swept value).
+    `table` has the columns value, mean, ci_low, ci_high (one row a swept value); `overloaded`,
+    one flag per row, marks the values at which a queue grows without bound (the figure there
+    depends on the horizon).
     """
+    flags = [bool(f) for f in overloaded] if len(overloaded) == len(table) else [False] * len(table)
     info = figure_info(metric)
     scale = 100.0 if info.unit == "%" else 1.0
     direction = better(metric)
@@ -158,6 +163,10 @@ def sweep_chart(table: pd.DataFrame, key: str, metric: str, currency: str = "USD
             best = int(np.nanargmax(mean) if direction == "higher" else np.nanargmin(mean))
             ax.plot([x[best]], [mean[best]], marker="*", ms=20, color=BETTER, zorder=5, ls="none",
                     label=f"best mean ({direction} is better): {key} = {values[best]}")  # fmt: skip
+        if any(flags):
+            ax.plot(x[flags], mean[flags], marker="o", ms=15, mfc="none", mec=WORSE, mew=2, ls="none", zorder=6,
+                    label="⚠ overloaded: a queue grows through the window (figure depends on the horizon)")  # fmt: skip
+        if direction is not None or any(flags):
             ax.legend(frameon=False, loc="best", fontsize=9)
         if numeric is None:
             ax.set_xticks(x, [str(v) for v in values])
@@ -169,5 +178,5 @@ def sweep_chart(table: pd.DataFrame, key: str, metric: str, currency: str = "USD
     ax.set_xlabel(key)
     ax.set_ylabel(f"{info.label} ({axis_unit(info.unit, currency)})")
     _finish(fig)
-    data = table.assign(plotted_mean=mean, best=[i == best for i in range(len(table))])
+    data = table.assign(plotted_mean=mean, best=[i == best for i in range(len(table))], overloaded=flags)
     return Chart(metric.replace(".", "_"), fig, data, {"best": None if best is None else values[best]})
