@@ -376,11 +376,20 @@ def test_warnings_and_overloaded_variants_are_shown(run_folder, compare_folder, 
 
     cmp_copy = shutil.copytree(compare_folder, tmp_path / "overloaded")
     manifest = json.loads((cmp_copy / "manifest.json").read_text())
+    manifest["variants"][0]["overloaded"] = False  # the reference, baseline[count=2]
     manifest["variants"][1]["overloaded"] = True
     (cmp_copy / "manifest.json").write_text(json.dumps(manifest))
     chart = _chart(cmp_copy, "comparison")
     labels = {t.get_text() for ax in chart.figure.axes for t in ax.get_yticklabels()}
     assert "baseline[count=1] ⚠ overloaded" in labels and "baseline[count=3]" in labels
+    texts = [t.get_text() for t in chart.figure.texts]
+    assert not any("(⚠ overloaded)?" in t for t in texts)  # the reference is not overloaded
+    assert charts.comparison.OVERLOAD_NOTE in texts  # the note says what the mark means
+
+    manifest["variants"][0]["overloaded"] = True  # now the reference too
+    (cmp_copy / "manifest.json").write_text(json.dumps(manifest))
+    texts = [t.get_text() for t in _chart(cmp_copy, "comparison").figure.texts]
+    assert any(t.endswith("compared with baseline[count=2] (⚠ overloaded)?") for t in texts), texts
 
 
 def test_charts_drawn_side_by_side_are_the_files_drawn_in_turn(run_folder, tmp_path):

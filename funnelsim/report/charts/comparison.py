@@ -47,9 +47,10 @@ def compare_chart(
     rows_n = max(1, math.ceil(len(metrics) / columns))
     height = 0.45 * len(variants) + 1.3
     fig, axes = plt.subplots(rows_n, columns, figsize=(4.6 * columns, height * rows_n + 1.4), squeeze=False)
+    reference_mark = " (⚠ overloaded)" if reference in overloaded else ""
     _title(
         fig,
-        f"What does each variant change compared with {reference}?",
+        f"What does each variant change compared with {reference}{reference_mark}?",
         "Paired difference (variant − reference) over replications with the same seeds; bars: 95% CI; "
         "filled: the interval excludes zero (green better, red worse)",
     )
@@ -101,8 +102,15 @@ def compare_chart(
     if not metrics:
         axes.flat[0].set_visible(True)
         no_data(axes.flat[0], "no data: none of the chosen metrics is in comparison.csv")
-    _finish(fig)
+    marked = any(name in overloaded for name in [reference, *variants])
+    _finish(fig, footnote=OVERLOAD_NOTE if marked else "")
     return Chart("comparison", fig, pd.DataFrame(plotted))
+
+
+OVERLOAD_NOTE = (
+    "⚠ overloaded: a queue grows through the window, so that scenario's figures, and every difference "
+    "involving it, depend on the horizon as well as on the policy."
+)
 
 
 def _plain(value: float, _position: object = None) -> str:
