@@ -5,9 +5,11 @@ Events at one instant run in this order, by SimPy event priority (then in the or
 1. ``URGENT`` (SimPy's own): a process starting, e.g. an SDR hired for an unlimited desk or an
    AE slot opened for a deal;
 2. ``REP_FREE`` (SimPy's ``NORMAL``): an SDR finishing an attempt or coming on shift, a
-   waiting SDR being handed a lead and a waiting AE slot a deal (plain ``env.timeout`` and
-   ``event.succeed()``);
-3. ``LEAD_DUE``: an MQL joining the SAL queue, a follow-up falling due;
+   waiting SDR being handed a lead and a waiting AE slot a deal (plain ``env.timeout``,
+   ``event.succeed()``, and ``process.interrupt()``, which the desk uses only to hand a lead
+   to an idle SDR and so ranks here, not at SimPy's ``URGENT``);
+3. ``LEAD_DUE``: an MQL joining the SAL queue, a follow-up falling due (a ``LeadDue``, or the
+   ``Handoff`` of the SDR that has waited longest, delivered when the lead falls due);
 4. ``DEAL_CLOSES``: an AE deal closing, after every SQL of that instant.
 
 So a rep that finishes at 10:00 is free before a lead arriving at 10:00 is handed out, and the
@@ -20,24 +22,43 @@ from __future__ import annotations
 
 import simpy
 from simpy.core import SimTime
-from simpy.events import NORMAL, URGENT, Event, EventPriority, Timeout
+from simpy.events import NORMAL, URGENT, Event, EventPriority, Interruption, Timeout
 
 REP_FREE = NORMAL
 LEAD_DUE = EventPriority(NORMAL + 1)
 DEAL_CLOSES = EventPriority(NORMAL + 2)
 
-__all__ = ["DEAL_CLOSES", "LEAD_DUE", "REP_FREE", "URGENT", "DealCloses", "DeskEnvironment", "LeadDue"]
+__all__ = ["DEAL_CLOSES", "LEAD_DUE", "REP_FREE", "URGENT", "DealCloses", "DeskEnvironment", "Handoff", "LeadDue"]
 
 
 class LeadDue(Timeout):
     """A lead becoming due for an attempt: an MQL joining the SAL queue, a follow-up falling due."""
+
+    process: simpy.Process | None = None  # an idle SDR's process waiting on it, if one does
 
 
 class DealCloses(Timeout):
     """The end of a deal's sales cycle."""
 
 
-PRIORITY_OF_EVENT: dict[type, EventPriority] = {LeadDue: LEAD_DUE, DealCloses: DEAL_CLOSES}
+class Handoff(Event):
+    """An idle SDR's wake-up, the event its process waits on.
+
+    Succeeded as it is, it is delivered now (``REP_FREE``): a lead for that SDR now. Given a
+    ``delay`` and the ``LEAD_DUE`` priority before it is succeeded, it is delivered when the
+    next lead falls due, in the place of a `LeadDue`: the lead's event resumes the SDR
+    itself, so a lead that finds an SDR idle costs one event, not two.
+    """
+
+    delay: SimTime = 0
+    priority: EventPriority = REP_FREE
+
+    def __init__(self, env: simpy.Environment, process: simpy.Process | None) -> None:
+        super().__init__(env)
+        self.process = process  # the SDR's process, which waits on this event
+
+
+PRIORITY_OF_EVENT: dict[type, EventPriority] = {LeadDue: LEAD_DUE, DealCloses: DEAL_CLOSES, Interruption: REP_FREE}
 _priority_of_event = PRIORITY_OF_EVENT.get
 _schedule = simpy.Environment.schedule
 
@@ -57,4 +78,8 @@ class DeskEnvironment(simpy.Environment):
         self.events_scheduled += 1
         # SimPy's own schedule, called directly: `super()` would cost as much as the rest of this
         # method on every event
-        _schedule(self, event, _priority_of_event(event.__class__, priority), delay)
+        kind = event.__class__
+        if kind is Handoff:  # succeeded now, delivered when its lead falls due
+            _schedule(self, event, event.priority, event.delay)  # type: ignore[attr-defined]
+        else:
+            _schedule(self, event, _priority_of_event(kind, priority), delay)

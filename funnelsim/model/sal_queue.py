@@ -11,9 +11,8 @@ from collections import deque
 from heapq import heappop, heappush
 from itertools import count
 
-from simpy.events import Event
-
 from funnelsim.model.columns import Column
+from funnelsim.model.environment import Handoff, LeadDue
 from funnelsim.model.queues import QueueDiscipline
 
 INF = math.inf
@@ -27,12 +26,12 @@ class SalQueue:
     its attempt is due; the queue takes it in, in time order (an MQL before a follow-up due at
     the same instant), when an SDR looks for work, so a lead that falls due while every SDR is
     busy or off shift costs no event. Leads wait in `waiting`, ordered by the discipline; SDRs
-    with nothing to do wait in `idle_reps` (their wake-up events), first come first served.
+    with nothing to do wait in `idle_reps` (the events they wait on), first come first served.
     """
 
     def __init__(self, discipline: QueueDiscipline, enters_at: Column[float], first: int, step: int) -> None:
         self.waiting = discipline
-        self.idle_reps: deque[Event] = deque()
+        self.idle_reps: deque[Handoff | LeadDue] = deque()
         self.enters_at = enters_at
         self.next_mql = first  # the first MQL of this queue's share not yet taken in
         self.step = step
@@ -41,9 +40,11 @@ class SalQueue:
         self.follow_ups: list[tuple[float, int, int]] = []  # heap of (due, order, lead) not yet taken in
         self.follow_up_order = count()
         self.next_due_at = self.next_mql_at  # when the next lead not yet taken in falls due
-        # times of the LeadDue events waiting to hand out leads, latest first: a new one is only
-        # scheduled before all of them, and they fire in time order, so it is a stack
+        # times of the events waiting to hand out leads (LeadDue, or an idle SDR's Handoff), latest
+        # first: a new one is only scheduled before all of them, and they fire in time order, so
+        # it is a stack; `wake_events` holds the events themselves
         self.wake_times: list[float] = []
+        self.wake_events: list[Handoff | LeadDue] = []
 
     def add_follow_up(self, due: float, lead: int) -> None:
         """A follow-up that falls due later joins the queue then."""

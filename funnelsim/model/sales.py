@@ -3,11 +3,13 @@
 The story, one process each:
 - the MQL feed (`feed`): each lead accepted by sales joins the SAL queue when its first
   attempt is due (the cadence's first offset after its SAL time) and wakes the SDR that has
-  waited longest;
+  waited longest. That SDR waits on the lead's own event (its `Handoff`, delivered when the
+  lead falls due), so the lead's arrival resumes it directly: one event, not two;
 - an SDR's day (`sdr_shift`): wait for the shift, take the next lead by the queue discipline,
   make the attempt (a timeout of the handle time), schedule the lead's follow-up, and wait for a
-  lead when the queue is empty. An unlimited desk is the same code with no capacity limit: a
-  lead that finds no SDR waiting gets one of its own, hired on the spot;
+  lead when the queue is empty. An SDR handed a lead before the one its event waits for (a
+  follow-up falling due sooner) is interrupted. An unlimited desk is the same code with no
+  capacity limit: a lead that finds no SDR waiting gets one of its own, hired on the spot;
 - a lead's patience is a race between an SDR taking it and the lead giving up: when an SDR
   reaches for a lead whose patience ran out first, the lead has gone to a competitor;
 - a deal is handed to the AE pipeline (`model/pipeline.py`).
@@ -26,12 +28,13 @@ from functools import cached_property
 from typing import cast
 
 import numpy as np
+from simpy import Interrupt, Process
 from simpy.events import Event
 
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.columns import bools, floats, ints
 from funnelsim.model.decay import InterestCurve, no_decay
-from funnelsim.model.environment import DeskEnvironment, LeadDue
+from funnelsim.model.environment import LEAD_DUE, DeskEnvironment, Handoff, LeadDue
 from funnelsim.model.pipeline import AePipeline
 from funnelsim.model.queues import NO_LEAD, LeadView, make_discipline
 from funnelsim.model.records import NO_REASON, NO_REP, Reason
@@ -205,26 +208,64 @@ class SalesDesk:
 
     def feed(self, queue: SalQueue) -> None:
         """While SDRs wait (always, for an unlimited desk), the next lead to fall due, MQL or
-        follow-up, is a LeadDue event that hands it out."""
-        due = queue.next_due_at
-        if due < self.horizon and (not queue.wake_times or due < queue.wake_times[-1]):
-            queue.wake_times.append(due)
-            LeadDue(self.env, due - self.env.now, (queue, due)).callbacks.append(self._leads_due)
+        follow-up, has an event that hands it out: the Handoff of the SDR that has waited
+        longest, delivered when the lead falls due, or a LeadDue (no SDR waiting, or that SDR's
+        event already waits for a later lead)."""
+        due, wake_times = queue.next_due_at, queue.wake_times
+        if due < self.horizon and (not wake_times or due < wake_times[-1]):
+            wake_times.append(due)
+            idle, env = queue.idle_reps, self.env
+            event = idle[0] if idle else None
+            if event is not None and not event.triggered:  # a Handoff not yet sent
+                event = cast(Handoff, event)
+                event.delay, event.priority = due - env.now, LEAD_DUE
+                event.callbacks.insert(0, self._leads_due)  # hands out the leads before its SDR picks
+                event.succeed((queue, due))
+            else:
+                event = LeadDue(env, due - env.now, (queue, due))
+                event.callbacks.append(self._leads_due)
+            queue.wake_events.append(event)
 
     def _leads_due(self, event: Event) -> None:
         queue, due = cast(tuple[SalQueue, float], event.value)
         queue.wake_times.pop()  # `due`, the earliest
+        queue.wake_events.pop()
         for _ in range(queue.take_in(due, including_now=True)):
-            self.wake_a_rep(queue)
+            self.wake_a_rep(queue, event)
         if queue.idle_reps or self.unlimited:
             self.feed(queue)
 
-    def wake_a_rep(self, queue: SalQueue) -> None:
-        """A lead just became due: the SDR that has waited longest is handed it (unlimited: a new one)."""
+    def wake_a_rep(self, queue: SalQueue, delivered: Event | None = None) -> None:
+        """A lead just became due: the SDR that has waited longest is handed it (unlimited: a new one).
+
+        If that SDR waits on the event being `delivered`, it resumes when the event's callbacks
+        are done; if it waits on a later lead's event, it is interrupted (at REP_FREE, like a
+        wake-up); otherwise its Handoff is sent now."""
         if queue.idle_reps:
-            queue.idle_reps.popleft().succeed()
+            woken = queue.idle_reps.popleft()
+            if woken is delivered:
+                return
+            if woken.triggered:
+                cast(Process, woken.process).interrupt()
+            else:
+                woken.succeed()
         elif self.unlimited:
             self.start(self.sdr_shift(NO_REP, queue))
+
+    def wait_for_a_lead(self, queue: SalQueue, process: Process | None) -> Handoff | LeadDue:
+        """No lead for an SDR: the event it waits on, behind the SDRs idle longer. The first to go
+        idle waits on the event of the next lead to fall due, if one is on the calendar already."""
+        idle, wake_times = queue.idle_reps, queue.wake_times
+        woken: Handoff | LeadDue
+        if not idle and wake_times and wake_times[-1] == queue.next_due_at:
+            woken = queue.wake_events[-1]
+            woken.process = process
+            idle.append(woken)
+            return woken
+        woken = Handoff(self.env, process)
+        idle.append(woken)
+        self.feed(queue)
+        return woken
 
     def sdr_shift(self, rep: int, queue: SalQueue) -> Generator[Event, object, None]:
         """An SDR's working life: on shift, take the next lead, call it, follow up; wait when idle."""
@@ -234,8 +275,8 @@ class SalesDesk:
         sal_at, reach_draw, reach = self.sal_at, self.reach_draw, self.reach
         interest_after, decay_clock = (self.interest, self.decay_clock) if self.decays else (None, 1.0)
         reached, follow_up, give_up = self.reached, self.follow_up, self.give_up
-        timeout, take_next, take_in, idle_reps = env.timeout, queue.waiting.pop, queue.take_in, queue.idle_reps
-        no_lead = NO_LEAD
+        timeout, take_next, take_in = env.timeout, queue.waiting.pop, queue.take_in
+        wait_for_a_lead, no_lead, me = self.wait_for_a_lead, NO_LEAD, env.active_process
         shift_ends = -INF
         now = env.now
         while True:
@@ -256,10 +297,10 @@ class SalesDesk:
                 give_up(lead)
                 lead = take_next(now)
             if lead == no_lead:
-                woken = env.event()
-                idle_reps.append(woken)
-                self.feed(queue)
-                yield woken
+                try:  # noqa: SIM105 (contextlib.suppress: a context manager per idle spell on the hot path)
+                    yield wait_for_a_lead(queue, me)
+                except Interrupt:  # handed a lead before the one its event waits for
+                    pass
                 now = env.now
                 continue
             # the call: it takes the handle time, and reaches the lead with a chance that decays
