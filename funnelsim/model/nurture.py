@@ -22,12 +22,13 @@ def nurture_leads(scenario: Scenario, leads: LeadColumns, until: float, rng: np.
     del offset
     in_horizon = ended < until
     is_mql = reason == NO_REASON
-    leads.mql_at[is_mql & in_horizon] = ended[is_mql & in_horizon]  # later ones are still in nurture
-    finished = ~is_mql & in_horizon
+    mql = np.flatnonzero(is_mql & in_horizon)
+    leads.mql_at[mql] = ended[mql]  # later ones are still in nurture
+    finished = np.flatnonzero(~is_mql & in_horizon)
     leads.reason[:] = Reason.IN_NURTURE
     leads.reason[finished] = reason[finished]
     leads.ended_at[finished] = ended[finished]
-    return np.flatnonzero(is_mql & in_horizon)
+    return mql
 
 
 def draw_nurture(
@@ -53,6 +54,7 @@ def draw_nurture(
         reason[~fits] = Reason.POOR_FIT
         return offset, engagement, reason
     end_of_nurture = touches[-1] if n_touches else 0.0
+    draws = np.empty((min(NURTURE_CHUNK, n), n_touches))  # one buffer for every chunk's draws
     for lo in range(0, n, NURTURE_CHUNK):
         hi = min(lo + NURTURE_CHUNK, n)
         size = hi - lo
@@ -62,13 +64,16 @@ def draw_nurture(
             engaged_total = np.zeros(size, dtype=np.int16)
             cumulative = None
         else:
-            opted = rng.random((size, n_touches)) < nurture.opt_out
-            engage = nurture.engage * intent[lo:hi, None]  # each lead's chance per touch
-            engaged = (rng.random((size, n_touches)) < engage) & ~opted
+            u = rng.random(out=draws[:size])
+            opted = u < nurture.opt_out
+            u = rng.random(out=draws[:size])
+            engage = nurture.engage * intent[lo:hi]  # each lead's chance per touch
+            engaged = u < engage[:, None]
+            engaged &= ~opted
             cumulative = np.cumsum(engaged, axis=1, dtype=np.int16)
-            opt_index = np.where(opted.any(axis=1), opted.argmax(axis=1), n_touches)
+            opt_index = _first_true(opted)
             reached = cumulative >= rule.engagement_min
-            mql_index = np.where(reached.any(axis=1), reached.argmax(axis=1), n_touches)
+            mql_index = n_touches - np.count_nonzero(reached, axis=1)  # engagement only grows along the row
             engaged_total = cumulative[:, -1]
         is_mql = fits[lo:hi] & (mql_index < opt_index)
         opted_out = ~is_mql & (opt_index < n_touches)
@@ -85,3 +90,9 @@ def draw_nurture(
         engagement[lo:hi] = engaged_total
         reason[lo:hi] = chunk_reason
     return offset, engagement, reason
+
+
+def _first_true(flags: np.ndarray) -> np.ndarray:
+    """Per row, the index of its first True, or the row length if it has none."""
+    first = flags.argmax(axis=1)
+    return np.where(flags[np.arange(len(flags)), first], first, flags.shape[1])
