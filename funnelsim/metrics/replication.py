@@ -37,8 +37,12 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
 
     def open_before(t: np.ndarray) -> np.ndarray:
         i = np.searchsorted(opens, t, side="right")  # intervals opened at or before t
-        inside = np.where(i > 0, np.minimum(t, closes[np.maximum(i - 1, 0)]) - opens[np.maximum(i - 1, 0)], 0.0)
-        return cumulative[np.maximum(i - 1, 0)] + np.where(i > 0, inside, 0.0)
+        last = np.maximum(i - 1, 0)
+        hours = np.minimum(t, closes[last])
+        hours -= opens[last]  # open so far in the last interval opened
+        hours[i == 0] = 0.0
+        hours += cumulative[last]
+        return hours
 
     return float(np.clip(open_before(end) - open_before(begin), 0, None).sum())
 
@@ -239,6 +243,27 @@ def timeseries(records: Records, step_hours: float = 1.0) -> pd.DataFrame:
 
 
 def _in_progress_at(grid: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
-    started = np.searchsorted(np.sort(begin), grid, side="right")
-    finished = np.searchsorted(np.sort(end), grid, side="right")
+    """How many of the intervals [begin, end) have begun and not ended at each (ascending) grid time."""
+    started = np.bincount(_first_grid_at_or_after(grid, begin), minlength=len(grid) + 1)[:-1].cumsum()
+    finished = np.bincount(_first_grid_at_or_after(grid, end), minlength=len(grid) + 1)[:-1].cumsum()
     return (started - finished).astype(np.int64)
+
+
+def _first_grid_at_or_after(grid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each time, the index of the first grid time >= it (len(grid) if none, or NaN): with
+    `counts[k]` of each index, `cumsum(counts)[k]` is how many times are <= grid[k], in O(n) and
+    exactly what a search of the sorted times gives. Guessed from the grid's step, then corrected."""
+    size = len(grid)
+    if size == 0:
+        return np.zeros(len(t), dtype=np.intp)
+    step = (grid[-1] - grid[0]) / (size - 1) if size > 1 else 1.0
+    with np.errstate(invalid="ignore"):
+        guess = np.ceil((t - grid[0]) / step) if step > 0 else np.zeros(len(t))
+    index = np.clip(np.nan_to_num(guess, nan=size, posinf=size, neginf=0), 0, size).astype(np.intp)
+    while True:  # rounding in the guess: step to the exact index (NaN never moves)
+        later = (index < size) & (t > grid[np.minimum(index, size - 1)])
+        earlier = (index > 0) & (t <= grid[np.maximum(index - 1, 0)])
+        if not (later.any() or earlier.any()):
+            return index
+        index += later
+        index -= earlier
