@@ -17,6 +17,10 @@ from funnelsim.model.retention import monthly_hazard
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
+# the reasons a lead ends as a customer, and those of a lead still in progress (counted per reason)
+CUSTOMER_REASONS = tuple(r for r in Reason if r.outcome == CUSTOMER)
+IN_PROGRESS_REASONS = tuple(r for r in Reason if r.outcome == IN_PROGRESS)
+
 
 def _share(part: float, whole: float) -> float:
     return part / whole if whole > 0 else math.nan
@@ -62,18 +66,24 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     cohort = (leads["arrival_at"] >= lo) & (leads["arrival_at"] < hi)
     reason = leads["reason"]
     outcome = OUTCOME_OF_REASON[reason]
+    in_cohort = leads["channel"][cohort]  # the cohort's channel codes
 
     def count(mask: np.ndarray) -> float:
         return float(np.count_nonzero(mask & cohort))
 
-    sal = ~np.isnan(leads["sal_at"]) & ~leads["trial"]
-    n_leads, n_mql = count(np.ones_like(cohort)), count(~np.isnan(leads["mql_at"]))
+    by_reason = np.bincount(reason[cohort], minlength=len(Reason))  # the cohort's leads per reason
+
+    def count_reasons(*reasons: Reason) -> float:
+        return float(sum(int(by_reason[r]) for r in reasons))
+
+    has_sal, has_mql = ~np.isnan(leads["sal_at"]), ~np.isnan(leads["mql_at"])
+    sal = has_sal & ~leads["trial"]
+    n_leads, n_mql = float(np.count_nonzero(cohort)), count(has_mql)
     n_sal = count(sal)
     n_sql = count(~np.isnan(leads["sql_at"]))
-    won = reason == Reason.ASSISTED
-    lost = reason == Reason.DEAL_LOST
     is_customer = outcome == CUSTOMER
-    n_customers = count(is_customer)
+    n_customers = count_reasons(*CUSTOMER_REASONS)
+    n_won = count_reasons(Reason.ASSISTED)
     f: dict[str, float] = {
         "leads": n_leads,
         "mqls": n_mql,
@@ -82,17 +92,17 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         "reached": count(sal & ~np.isnan(leads["reached_at"])),
         "sqls": n_sql,
         "opportunities": count(~np.isnan(leads["opportunity_at"])),
-        "deals_won": count(won),
-        "self_serve_customers": count(reason == Reason.SELF_SERVE),
-        "assisted_trial_customers": count(reason == Reason.ASSISTED_TRIAL),
+        "deals_won": n_won,
+        "self_serve_customers": count_reasons(Reason.SELF_SERVE),
+        "assisted_trial_customers": count_reasons(Reason.ASSISTED_TRIAL),
         "customers": n_customers,
         "lead_to_mql": _share(n_mql, n_leads),
         "mql_to_sal": _share(n_sal, n_mql),
         "sal_to_sql": _share(n_sql, n_sal),
-        "sql_to_won": _share(count(won), count(won | lost)),
+        "sql_to_won": _share(n_won, count_reasons(Reason.ASSISTED, Reason.DEAL_LOST)),
         "mql_to_customer": _share(n_customers, n_mql),
         "lead_to_customer": _share(n_customers, n_leads),
-        "censored_share": _share(count(outcome == IN_PROGRESS), n_leads),
+        "censored_share": _share(count_reasons(*IN_PROGRESS_REASONS), n_leads),
     }
 
     # speed to lead, over the SALs of the cohort (never contacted counts as not answered)
@@ -107,7 +117,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["sla_attainment"] = _share(float(np.count_nonzero(answered <= scenario.sales.sla)), n_sal)
 
     # capacity
-    f["abandoned"] = count(reason == Reason.ABANDONED)
+    f["abandoned"] = count_reasons(Reason.ABANDONED)
     f["abandon_rate"] = _share(f["abandoned"], n_sal)
     # Utilisation counts rep time inside open hours; an attempt finished after closing is overtime.
     sdr_calendar = WorkCalendar.build(
@@ -138,12 +148,9 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         f["ae_waiting_mean"] = f["ae_offered_load"] = math.nan
     f["ae_load_if_prompt"] = load.pipeline.load
     grid = np.arange(lo, hi, 1.0)
-    all_sal = ~np.isnan(leads["sal_at"])
-    wait_end = sal_wait_end(leads, hi)
-    f["sal_queue_mean"] = _overlap_hours(leads["sal_at"][all_sal], wait_end[all_sal], lo, hi) / window
-    f["sal_backlog_growth_per_week"] = _slope_per_week(
-        grid, _in_progress_at(grid, leads["sal_at"][all_sal], wait_end[all_sal])
-    )
+    sal_begin, sal_end = leads["sal_at"][has_sal], sal_wait_end(leads, hi)[has_sal]
+    f["sal_queue_mean"] = _overlap_hours(sal_begin, sal_end, lo, hi) / window
+    f["sal_backlog_growth_per_week"] = _slope_per_week(grid, _in_progress_at(grid, sal_begin, sal_end))
     f["ae_backlog_growth_per_week"] = (
         _slope_per_week(grid, _in_progress_at(grid, sqls, slot_taken)) if slots else math.nan
     )
@@ -177,7 +184,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     # cost
     costs = scenario.costs
     cost_per_lead = np.array([c.cost_per_lead for c in scenario.channels.values()])
-    f["marketing_spend"] = float(cost_per_lead[leads["channel"][cohort]].sum())
+    f["marketing_spend"] = float(cost_per_lead[in_cohort].sum())
     months = window / HOURS_PER_MONTH
     sdr_heads = records.sdr_count or 0
     ae_heads = scenario.sales.ae.count if isinstance(scenario.sales.ae.count, int) else 0
@@ -193,12 +200,15 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["payback_months"] = _share(f["cac"], mean_mrr * costs.gross_margin)
 
     # per channel
+    n_channels = len(records.channel_names)
+    per_channel = [
+        np.bincount(codes, minlength=n_channels)
+        for codes in (in_cohort, leads["channel"][cohort & has_mql], leads["channel"][cohort & is_customer])
+    ]
     for code, name in enumerate(records.channel_names):
-        mine = leads["channel"] == code
-        n = count(mine)
-        c = count(mine & is_customer)
+        n, mqls, c = (float(counts[code]) for counts in per_channel)
         f[f"channel.{name}.leads"] = n
-        f[f"channel.{name}.mqls"] = count(mine & ~np.isnan(leads["mql_at"]))
+        f[f"channel.{name}.mqls"] = mqls
         f[f"channel.{name}.customers"] = c
         f[f"channel.{name}.lead_to_customer"] = _share(c, n)
         f[f"channel.{name}.cost_per_customer"] = _share(n * cost_per_lead[code], c)
