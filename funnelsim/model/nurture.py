@@ -62,7 +62,7 @@ def draw_nurture(
             opt_index = np.full(size, n_touches)
             mql_index = np.full(size, n_touches)
             engaged_total = np.zeros(size, dtype=np.int16)
-            cumulative = None
+            engaged_by = None
         else:
             u = rng.random(out=draws[:size])
             opted = u < nurture.opt_out
@@ -70,11 +70,18 @@ def draw_nurture(
             engage = nurture.engage * intent[lo:hi]  # each lead's chance per touch
             engaged = u < engage[:, None]
             engaged &= ~opted
-            cumulative = np.cumsum(engaged, axis=1, dtype=np.int16)
-            opt_index = _first_true(opted)
-            reached = cumulative >= rule.engagement_min
-            mql_index = n_touches - np.count_nonzero(reached, axis=1)  # engagement only grows along the row
-            engaged_total = cumulative[:, -1]
+            # touch by touch (a column at a time: numpy is slow along rows of a few touches)
+            engaged_by = np.empty((n_touches, size), dtype=np.int16)  # engaged touches so far, per touch
+            cumulative = np.zeros(size, dtype=np.int16)
+            mql_index = np.full(size, n_touches)
+            opt_index = np.full(size, n_touches)
+            for touch in range(n_touches):
+                cumulative += engaged[:, touch]
+                engaged_by[touch] = cumulative
+                mql_index -= cumulative >= rule.engagement_min  # it only grows: count the touches it holds at
+            for touch in reversed(range(n_touches)):  # the first opt-out
+                opt_index[opted[:, touch]] = touch
+            engaged_total = cumulative
         is_mql = fits[lo:hi] & (mql_index < opt_index)
         opted_out = ~is_mql & (opt_index < n_touches)
         chunk_offset = np.full(size, end_of_nurture)
@@ -83,16 +90,10 @@ def draw_nurture(
         chunk_reason = np.where(fits[lo:hi], Reason.NOT_ENGAGED, Reason.POOR_FIT).astype(np.int8)
         chunk_reason[opted_out] = Reason.OPTED_OUT
         chunk_reason[is_mql] = NO_REASON
-        if cumulative is not None:
+        if engaged_by is not None:
             stop = np.minimum(np.where(is_mql, mql_index, opt_index), n_touches - 1)
-            engaged_total = np.where(is_mql | opted_out, cumulative[np.arange(size), stop], engaged_total)
+            engaged_total = np.where(is_mql | opted_out, engaged_by[stop, np.arange(size)], engaged_total)
         offset[lo:hi] = chunk_offset
         engagement[lo:hi] = engaged_total
         reason[lo:hi] = chunk_reason
     return offset, engagement, reason
-
-
-def _first_true(flags: np.ndarray) -> np.ndarray:
-    """Per row, the index of its first True, or the row length if it has none."""
-    first = flags.argmax(axis=1)
-    return np.where(flags[np.arange(len(flags)), first], first, flags.shape[1])
