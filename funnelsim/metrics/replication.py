@@ -40,7 +40,7 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
     cumulative = np.concatenate([[0.0], np.cumsum(closes - opens)])
 
     def open_before(t: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(opens, t, side="right")  # intervals opened at or before t
+        i = _opened_by(opens, t, lo, hi)  # intervals opened at or before t
         last = np.maximum(i - 1, 0)
         hours = np.minimum(t, closes[last])
         hours -= opens[last]  # open so far in the last interval opened
@@ -49,6 +49,26 @@ def open_hours_within(calendar: WorkCalendar, begin: np.ndarray, end: np.ndarray
         return hours
 
     return float(np.clip(open_before(end) - open_before(begin), 0, None).sum())
+
+
+HOURS_PER_TABLE = 1_000_000  # the longest window (hours) `_opened_by` builds a table for
+
+
+def _opened_by(opens: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """`searchsorted(opens, t, side="right")` for times in [lo, hi], through a table by clock hour:
+    exact, and a binary search only for the times in an hour some interval opens inside of."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi and hi - lo <= HOURS_PER_TABLE):
+        return np.searchsorted(opens, t, side="right")
+    first = math.floor(lo)
+    hours = np.arange(first, math.floor(hi) + 2, dtype=np.float64)
+    at_hour = np.searchsorted(opens, hours[:-1], side="right")  # opened by each whole hour
+    before_next = np.searchsorted(opens, hours[1:], side="left")  # opened before the next whole hour
+    hour = np.floor(t).astype(np.intp)
+    hour -= first
+    opened = at_hour[hour]
+    unsure = np.flatnonzero(before_next[hour] != opened)
+    opened[unsure] = np.searchsorted(opens, t[unsure], side="right")
+    return opened
 
 
 def sal_wait_end(leads: LeadColumns, horizon: float) -> np.ndarray:
