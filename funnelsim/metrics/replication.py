@@ -14,6 +14,7 @@ from funnelsim.capacity import offered_load
 from funnelsim.model.calendar import WorkCalendar
 from funnelsim.model.records import CUSTOMER, IN_PROGRESS, OUTCOME_OF_REASON, LeadColumns, Reason, Records
 from funnelsim.model.retention import monthly_hazard
+from funnelsim.model.simulate import per_scenario
 from funnelsim.scenario.schema import Scenario
 from funnelsim.scenario.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 
@@ -149,7 +150,7 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
     f["sdr_utilisation"] = _share(busy_open, open_capacity) if records.sdr_count else math.nan
     f["sdr_overtime_hours"] = busy - busy_open
     sql_at, closed_at, slot_at = leads["sql_at"], leads["closed_at"], leads["ae_slot_at"]
-    load = offered_load(scenario)
+    load = per_scenario(scenario, "offered_load", offered_load)
     f["sdr_offered_load"] = load.desk.load
     # an AE slot is occupied from the moment a deal takes it until the deal closes; before
     # that the SQL waits for one
