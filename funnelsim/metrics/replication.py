@@ -75,8 +75,21 @@ def _opened_by(opens: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.nda
 def sal_wait_end(leads: LeadColumns, horizon: float) -> np.ndarray:
     """When each lead stopped waiting for first contact: contact, giving up, or `horizon` (the
     end of the window for queue lengths, the end of the run for a lead's own wait)."""
-    end = np.where(np.isnan(leads["first_contact_at"]), leads["ended_at"], leads["first_contact_at"])
+    return _capped(_wait_stop(leads["first_contact_at"], leads["ended_at"]), horizon)
+
+
+def _wait_stop(first_contact_at: np.ndarray, ended_at: np.ndarray) -> np.ndarray:
+    """`sal_wait_end` before the cap: first contact, else the lead's end (NaN while it waits)."""
+    return np.where(np.isnan(first_contact_at), ended_at, first_contact_at)
+
+
+def _capped(end: np.ndarray, horizon: float) -> np.ndarray:
     return np.where(np.isnan(end), horizon, np.minimum(end, horizon))
+
+
+def _sal_wait_end_of(leads: LeadColumns, rows: np.ndarray, horizon: float) -> np.ndarray:
+    """`sal_wait_end(leads, horizon)[rows]`, working on those rows only."""
+    return _capped(_wait_stop(leads["first_contact_at"][rows], leads["ended_at"][rows]), horizon)
 
 
 def figures(records: Records, scenario: Scenario) -> dict[str, float]:
@@ -169,14 +182,14 @@ def figures(records: Records, scenario: Scenario) -> dict[str, float]:
         f["ae_waiting_mean"] = f["ae_offered_load"] = math.nan
     f["ae_load_if_prompt"] = load.pipeline.load
     grid = np.arange(lo, hi, 1.0)
-    sal_begin, sal_end = leads["sal_at"][has_sal], sal_wait_end(leads, hi)[has_sal]
+    sal_begin, sal_end = leads["sal_at"][has_sal], _sal_wait_end_of(leads, has_sal, hi)
     f["sal_queue_mean"] = _overlap_hours(sal_begin, sal_end, lo, hi) / window
     f["sal_backlog_growth_per_week"] = _slope_per_week(grid, _in_progress_at(grid, sal_begin, sal_end))
     f["ae_backlog_growth_per_week"] = (
         _slope_per_week(grid, _in_progress_at(grid, sqls, slot_taken)) if slots else math.nan
     )
     # a cohort lead's wait runs to its own end, in the follow-up if need be, not to the horizon
-    cohort_wait_end = sal_wait_end(leads, records.until_hours)[in_sal]
+    cohort_wait_end = _sal_wait_end_of(leads, in_sal, records.until_hours)
     f["sal_wait_mean_hours"] = float(np.mean(cohort_wait_end - leads["sal_at"][in_sal])) if n_sal else math.nan
     closed = cohort & ~np.isnan(closed_at)
     f["sales_cycle_mean_days"] = float(np.mean(closed_at[closed] - sql_at[closed]) / 24) if closed.any() else math.nan
