@@ -7,6 +7,7 @@ campaign bursts; nothing here contends for a resource, so nothing goes through t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -48,10 +49,27 @@ def local_hour_and_weekday(start: dt.date, timezone: str, n_hours: int) -> tuple
 
 def hourly_rates(profile: Profile, leads_per_week: float, hour: np.ndarray, weekday: np.ndarray) -> np.ndarray:
     """Expected leads in each clock hour bin, normalised so a week averages `leads_per_week`."""
-    hour_w = np.asarray(profile.hours, dtype=np.float64)
-    day_w = np.asarray(profile.days, dtype=np.float64)
+    return _weighted_rates(profile.hours, profile.days, leads_per_week, hour, weekday)
+
+
+def _weighted_rates(
+    hours: Sequence[float], days: Sequence[float], leads_per_week: float, hour: np.ndarray, weekday: np.ndarray
+) -> np.ndarray:
+    hour_w = np.asarray(hours, dtype=np.float64)
+    day_w = np.asarray(days, dtype=np.float64)
     mean_weight = hour_w.sum() * day_w.sum() / HOURS_PER_WEEK
     return leads_per_week / HOURS_PER_WEEK * hour_w[hour] * day_w[weekday] / mean_weight
+
+
+@lru_cache(maxsize=64)
+def _channel_rates(
+    hours: tuple[float, ...], days: tuple[float, ...], leads_per_week: float, start: dt.date, timezone: str, n_bins: int
+) -> np.ndarray:
+    """`hourly_rates` of one channel's profile and rate on a clock, once for every replication (read-only)."""
+    hour, weekday = local_hour_and_weekday(start, timezone, n_bins)
+    rates = _weighted_rates(hours, days, leads_per_week, hour, weekday)
+    rates.flags.writeable = False
+    return rates
 
 
 def draw_arrivals(scenario: Scenario, channel_rngs: list[np.random.Generator]) -> tuple[np.ndarray, np.ndarray]:
@@ -62,12 +80,14 @@ def draw_arrivals(scenario: Scenario, channel_rngs: list[np.random.Generator]) -
     """
     horizon = scenario.horizon
     n_bins = int(np.ceil(horizon))
-    hour, weekday = local_hour_and_weekday(scenario.start, scenario.timezone, n_bins)
     bin_start = np.arange(n_bins, dtype=np.float64)
     times, channels = [], []
     for code, channel in enumerate(scenario.channels.values()):
         channel_rng = channel_rngs[code]
-        rates = hourly_rates(scenario.profile(channel.profile), channel.leads_per_week, hour, weekday)
+        profile = scenario.profile(channel.profile)
+        rates = _channel_rates(
+            tuple(profile.hours), tuple(profile.days), channel.leads_per_week, scenario.start, scenario.timezone, n_bins
+        )
         counts = channel_rng.poisson(rates)
         at = np.repeat(bin_start, counts) + channel_rng.random(int(counts.sum()))
         for burst in channel.bursts:

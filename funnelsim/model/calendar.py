@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,24 +50,12 @@ class WorkCalendar:
 
     @classmethod
     def build(cls, spec: Calendar | None, start: dt.date, clock_timezone: str, horizon_hours: float) -> WorkCalendar:
+        """The calendar `spec` on the clock that starts at `start` in `clock_timezone`, to the horizon
+        and some spare days. Built once per calendar and clock: every replication shares the intervals."""
         if spec is None:
             return cls.always()
-        zone = ZoneInfo(spec.timezone or clock_timezone)
-        zero = clock_zero(start, clock_timezone)
-        workdays = {WEEKDAYS.index(d) for d in spec.days}
-        holidays = set(spec.holidays)
-        opens: list[float] = []
-        closes: list[float] = []
-        first = start - dt.timedelta(days=2)
-        last_day = int(horizon_hours // 24) + SPARE_DAYS_AFTER_HORIZON
-        for offset in range(last_day + 4):
-            day = first + dt.timedelta(days=offset)
-            if day.weekday() not in workdays or day in holidays:
-                continue
-            midnight = dt.datetime.combine(day, dt.time())
-            for open_hour, close_hour in spec.hours:
-                opens.append(_clock(midnight + dt.timedelta(hours=open_hour), zone, zero))
-                closes.append(_clock(midnight + dt.timedelta(hours=close_hour), zone, zero))
+        shape = (tuple(spec.days), tuple(spec.hours), spec.timezone, tuple(spec.holidays))
+        opens, closes = _open_intervals(shape, start, clock_timezone, horizon_hours)
         return cls(opens, closes)
 
     def open_span(self, t: float) -> tuple[float, float] | None:
@@ -95,6 +84,35 @@ class WorkCalendar:
             return end - begin
         opens, closes = np.asarray(self.opens), np.asarray(self.closes)
         return float(np.clip(np.minimum(closes, end) - np.maximum(opens, begin), 0, None).sum())
+
+
+CalendarShape = tuple[tuple[str, ...], tuple[tuple[float, float], ...], str | None, tuple[dt.date, ...]]
+"""A calendar spec as a hashable key: its days, office hours, time zone and holidays."""
+
+
+@lru_cache(maxsize=64)
+def _open_intervals(
+    shape: CalendarShape, start: dt.date, clock_timezone: str, horizon_hours: float
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The open intervals of a calendar on the clock, as (opens, closes), each in time order."""
+    days, hours, timezone, holiday_list = shape
+    zone = ZoneInfo(timezone or clock_timezone)
+    zero = clock_zero(start, clock_timezone)
+    workdays = {WEEKDAYS.index(d) for d in days}
+    holidays = set(holiday_list)
+    opens: list[float] = []
+    closes: list[float] = []
+    first = start - dt.timedelta(days=2)
+    last_day = int(horizon_hours // 24) + SPARE_DAYS_AFTER_HORIZON
+    for offset in range(last_day + 4):
+        day = first + dt.timedelta(days=offset)
+        if day.weekday() not in workdays or day in holidays:
+            continue
+        midnight = dt.datetime.combine(day, dt.time())
+        for open_hour, close_hour in hours:
+            opens.append(_clock(midnight + dt.timedelta(hours=open_hour), zone, zero))
+            closes.append(_clock(midnight + dt.timedelta(hours=close_hour), zone, zero))
+    return tuple(opens), tuple(closes)
 
 
 def _clock(local: dt.datetime, zone: ZoneInfo, zero: dt.datetime) -> float:

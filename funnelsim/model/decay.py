@@ -39,9 +39,10 @@ def two_speed_curve(fast_share: float, fast_half_life_hours: float, slow_half_li
     slow_rate = math.log(2) / slow_half_life_hours
     slow_share = 1.0 - fast_share
     exp = math.exp
+    minus_fast, minus_slow = -fast_rate, -slow_rate  # negated once here, not twice per call
 
     def two_speed(delay: float) -> float:
-        return fast_share * exp(-fast_rate * delay) + slow_share * exp(-slow_rate * delay)
+        return fast_share * exp(minus_fast * delay) + slow_share * exp(minus_slow * delay)
 
     return two_speed
 

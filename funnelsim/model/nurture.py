@@ -22,12 +22,13 @@ def nurture_leads(scenario: Scenario, leads: LeadColumns, until: float, rng: np.
     del offset
     in_horizon = ended < until
     is_mql = reason == NO_REASON
-    leads.mql_at[is_mql & in_horizon] = ended[is_mql & in_horizon]  # later ones are still in nurture
-    finished = ~is_mql & in_horizon
+    mql = np.flatnonzero(is_mql & in_horizon)
+    leads.mql_at[mql] = ended[mql]  # later ones are still in nurture
+    finished = np.flatnonzero(~is_mql & in_horizon)
     leads.reason[:] = Reason.IN_NURTURE
     leads.reason[finished] = reason[finished]
     leads.ended_at[finished] = ended[finished]
-    return np.flatnonzero(is_mql & in_horizon)
+    return mql
 
 
 def draw_nurture(
@@ -53,6 +54,7 @@ def draw_nurture(
         reason[~fits] = Reason.POOR_FIT
         return offset, engagement, reason
     end_of_nurture = touches[-1] if n_touches else 0.0
+    draws = np.empty((min(NURTURE_CHUNK, n), n_touches))  # one buffer for every chunk's draws
     for lo in range(0, n, NURTURE_CHUNK):
         hi = min(lo + NURTURE_CHUNK, n)
         size = hi - lo
@@ -60,16 +62,26 @@ def draw_nurture(
             opt_index = np.full(size, n_touches)
             mql_index = np.full(size, n_touches)
             engaged_total = np.zeros(size, dtype=np.int16)
-            cumulative = None
+            engaged_by = None
         else:
-            opted = rng.random((size, n_touches)) < nurture.opt_out
-            engage = nurture.engage * intent[lo:hi, None]  # each lead's chance per touch
-            engaged = (rng.random((size, n_touches)) < engage) & ~opted
-            cumulative = np.cumsum(engaged, axis=1, dtype=np.int16)
-            opt_index = np.where(opted.any(axis=1), opted.argmax(axis=1), n_touches)
-            reached = cumulative >= rule.engagement_min
-            mql_index = np.where(reached.any(axis=1), reached.argmax(axis=1), n_touches)
-            engaged_total = cumulative[:, -1]
+            u = rng.random(out=draws[:size])
+            opted = u < nurture.opt_out
+            u = rng.random(out=draws[:size])
+            engage = nurture.engage * intent[lo:hi]  # each lead's chance per touch
+            engaged = u < engage[:, None]
+            engaged &= ~opted
+            # touch by touch (a column at a time: numpy is slow along rows of a few touches)
+            engaged_by = np.empty((n_touches, size), dtype=np.int16)  # engaged touches so far, per touch
+            cumulative = np.zeros(size, dtype=np.int16)
+            mql_index = np.full(size, n_touches)
+            opt_index = np.full(size, n_touches)
+            for touch in range(n_touches):
+                cumulative += engaged[:, touch]
+                engaged_by[touch] = cumulative
+                mql_index -= cumulative >= rule.engagement_min  # it only grows: count the touches it holds at
+            for touch in reversed(range(n_touches)):  # the first opt-out
+                opt_index[opted[:, touch]] = touch
+            engaged_total = cumulative
         is_mql = fits[lo:hi] & (mql_index < opt_index)
         opted_out = ~is_mql & (opt_index < n_touches)
         chunk_offset = np.full(size, end_of_nurture)
@@ -78,9 +90,9 @@ def draw_nurture(
         chunk_reason = np.where(fits[lo:hi], Reason.NOT_ENGAGED, Reason.POOR_FIT).astype(np.int8)
         chunk_reason[opted_out] = Reason.OPTED_OUT
         chunk_reason[is_mql] = NO_REASON
-        if cumulative is not None:
+        if engaged_by is not None:
             stop = np.minimum(np.where(is_mql, mql_index, opt_index), n_touches - 1)
-            engaged_total = np.where(is_mql | opted_out, cumulative[np.arange(size), stop], engaged_total)
+            engaged_total = np.where(is_mql | opted_out, engaged_by[stop, np.arange(size)], engaged_total)
         offset[lo:hi] = chunk_offset
         engagement[lo:hi] = engaged_total
         reason[lo:hi] = chunk_reason

@@ -6,6 +6,10 @@ retention), and arrivals one per channel, so the same seed shares arrivals acros
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 
 from funnelsim.model.arrivals import arrive
@@ -38,7 +42,7 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
     of the follow-up is censored: its reason says which stage it is in."""
     streams = seed_streams(seed)
     horizon, sales = scenario.horizon, scenario.sales
-    until = horizon + scenario.follow_up_hours
+    until = horizon + follow_up_hours(scenario)
     sales_seeds = dict(zip(SALES_DRAWS, streams["sales"].spawn(len(SALES_DRAWS))))
     draw = {k: np.random.default_rng(s) for k, s in sales_seeds.items()}
     calendars = {name: _calendar(scenario, name, until) for name in {sales.sdr.calendar, sales.ae.calendar}}
@@ -67,6 +71,29 @@ def simulate(scenario: Scenario, seed: SeedLike = 0) -> Records:
         sdr_open_hours=calendars[sales.sdr.calendar].open_hours(scenario.warmup, horizon),
         events=attempts.events,
     )
+
+
+T = TypeVar("T")
+_KNOWN: dict[int, tuple[weakref.ref[Scenario], dict[str, Any]]] = {}
+
+
+def per_scenario(scenario: Scenario, what: str, work_out: Callable[[Scenario], T]) -> T:
+    """`work_out(scenario)`, worked out once per scenario object and kept as `what` while the
+    scenario lives: a loaded scenario never changes (its models are frozen)."""
+    key = id(scenario)
+    known = _KNOWN.get(key)
+    if known is None or known[0]() is not scenario:
+        known = (weakref.ref(scenario, lambda _: _KNOWN.pop(key, None)), {})
+        _KNOWN[key] = known
+    if what not in known[1]:
+        known[1][what] = work_out(scenario)
+    value: T = known[1][what]
+    return value
+
+
+def follow_up_hours(scenario: Scenario) -> float:
+    """`scenario.follow_up_hours`, once per scenario: `auto` takes two quantiles from 20,000 draws each (~1 ms)."""
+    return per_scenario(scenario, "follow_up_hours", lambda s: s.follow_up_hours)
 
 
 def _calendar(scenario: Scenario, name: str, until: float) -> WorkCalendar:
