@@ -35,6 +35,7 @@ class LeadDue(Timeout):
     """A lead becoming due for an attempt: an MQL joining the SAL queue, a follow-up falling due."""
 
     process: simpy.Process | None = None  # an idle SDR's process waiting on it, if one does
+    on_calendar = True  # triggered when made (`event.triggered`, without a property call on the hot path)
 
 
 class DealCloses(Timeout):
@@ -52,10 +53,8 @@ class Handoff(Event):
 
     delay: SimTime = 0
     priority: EventPriority = REP_FREE
-
-    def __init__(self, env: simpy.Environment, process: simpy.Process | None) -> None:
-        super().__init__(env)
-        self.process = process  # the SDR's process, which waits on this event
+    process: simpy.Process | None = None  # the SDR's process, which waits on this event (set by the desk)
+    on_calendar = False  # set when the desk succeeds it with its lead's delay
 
 
 PRIORITY_OF_EVENT: dict[type, EventPriority] = {LeadDue: LEAD_DUE, DealCloses: DEAL_CLOSES, Interruption: REP_FREE}
@@ -79,7 +78,9 @@ class DeskEnvironment(simpy.Environment):
         # SimPy's own schedule, called directly: `super()` would cost as much as the rest of this
         # method on every event
         kind = event.__class__
-        if kind is Handoff:  # succeeded now, delivered when its lead falls due
+        if kind is Timeout:  # an attempt, or a rep waiting for the shift: first, the most frequent
+            _schedule(self, event, priority, delay)
+        elif kind is Handoff:  # succeeded now, delivered when its lead falls due
             _schedule(self, event, event.priority, event.delay)  # type: ignore[attr-defined]
         else:
             _schedule(self, event, _priority_of_event(kind, priority), delay)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
+
+from simpy.events import Event
 
 from funnelsim.model.columns import Column
 from funnelsim.model.environment import Handoff, LeadDue
 from funnelsim.model.queues import QueueDiscipline
 
 INF = math.inf
+
+
+def _unset(event: Event) -> None:
+    raise RuntimeError("a SalQueue's `hand_out` is set by the desk that works it")
 
 
 class SalQueue:
@@ -45,6 +52,7 @@ class SalQueue:
         # it is a stack; `wake_events` holds the events themselves
         self.wake_times: list[float] = []
         self.wake_events: list[Handoff | LeadDue] = []
+        self.hand_out: Callable[[Event], None] = _unset  # the desk's callback of those events
 
     def add_follow_up(self, due: float, lead: int) -> None:
         """A follow-up that falls due later joins the queue then."""
@@ -58,8 +66,7 @@ class SalQueue:
         An SDR freed at `now` takes in only those due before it: a lead due at the same
         instant goes to the SDR that has waited longest (see model/environment.py)."""
         enters_at, step, stop, waiting, follow_ups = self.enters_at, self.step, self.stop, self.waiting, self.follow_ups
-        i, taken = self.next_mql, 0
-        mql_at = enters_at[i] if i < stop else INF
+        i, mql_at, taken = self.next_mql, self.next_mql_at, 0
         while True:
             if follow_ups and follow_ups[0][0] < mql_at:
                 due = follow_ups[0][0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import cast
 
 import numpy as np
@@ -172,6 +172,8 @@ class SalesDesk:
             SalQueue(make_discipline(discipline, lead_view), self.enters_at, q, n_queues) for q in range(n_queues)
         ]
         self.n_queues = n_queues
+        for queue in self.queues:
+            queue.hand_out = partial(self._leads_due, queue)
         self.reps = 0 if sdr_count is None else sdr_count
 
     def run(self) -> SalesOutcome:
@@ -216,19 +218,19 @@ class SalesDesk:
             wake_times.append(due)
             idle, env = queue.idle_reps, self.env
             event = idle[0] if idle else None
-            if event is not None and not event.triggered:  # a Handoff not yet sent
+            if event is not None and not event.on_calendar:  # a Handoff not yet sent
                 event = cast(Handoff, event)
-                event.delay, event.priority = due - env.now, LEAD_DUE
-                event.callbacks.insert(0, self._leads_due)  # hands out the leads before its SDR picks
-                event.succeed((queue, due))
+                event.delay, event.priority, event.on_calendar = due - env.now, LEAD_DUE, True
+                event.callbacks.insert(0, queue.hand_out)  # hands out the leads before its SDR picks
+                event.succeed()
             else:
-                event = LeadDue(env, due - env.now, (queue, due))
-                event.callbacks.append(self._leads_due)
+                event = LeadDue(env, due - env.now)
+                event.callbacks.append(queue.hand_out)
             queue.wake_events.append(event)
 
-    def _leads_due(self, event: Event) -> None:
-        queue, due = cast(tuple[SalQueue, float], event.value)
-        queue.wake_times.pop()  # `due`, the earliest
+    def _leads_due(self, queue: SalQueue, event: Event) -> None:
+        """A lead of `queue` falls due (`event`): take in the leads due now and hand them out."""
+        due = queue.wake_times.pop()  # this event's time: the earliest waiting
         queue.wake_events.pop()
         for _ in range(queue.take_in(due, including_now=True)):
             self.wake_a_rep(queue, event)
@@ -245,7 +247,7 @@ class SalesDesk:
             woken = queue.idle_reps.popleft()
             if woken is delivered:
                 return
-            if woken.triggered:
+            if woken.on_calendar:
                 cast(Process, woken.process).interrupt()
             else:
                 woken.succeed()
@@ -262,7 +264,8 @@ class SalesDesk:
             woken.process = process
             idle.append(woken)
             return woken
-        woken = Handoff(self.env, process)
+        woken = Handoff(self.env)
+        woken.process = process
         idle.append(woken)
         self.feed(queue)
         return woken
@@ -274,7 +277,9 @@ class SalesDesk:
         slot_start, slot_sdr = self.slot_start, self.slot_sdr
         sal_at, reach_draw, reach = self.sal_at, self.reach_draw, self.reach
         interest_after, decay_clock = (self.interest, self.decay_clock) if self.decays else (None, 1.0)
-        reached, follow_up, give_up = self.reached, self.follow_up, self.give_up
+        trial, reached_at, sql_at, qualify_draw = self.trial, self.reached_at, self.sql_at, self.qualify_draw
+        qualify_chance, reason, ended_at = self.qualify_chance, self.reason, self.ended_at
+        open_opportunity, follow_up, give_up = self.pipeline.open_opportunity, self.follow_up, self.give_up
         timeout, take_next, take_in = env.timeout, queue.waiting.pop, queue.take_in
         wait_for_a_lead, no_lead, me = self.wait_for_a_lead, NO_LEAD, env.active_process
         shift_ends = -INF
@@ -313,26 +318,22 @@ class SalesDesk:
             yield timeout(handle_hours)
             ended = now + handle_hours  # the clock now: the timeout's due time, to the bit
             interest = interest_after((now - sal_at[lead]) * decay_clock) if interest_after else 1.0
-            if reach_draw[slot] < reach * interest:
-                reached(lead, now, ended, interest)
+            if reach_draw[slot] < reach * interest:  # got through: the conversation qualifies the lead or not
+                reached_at[lead] = now
+                if trial[lead]:
+                    pass  # a worked trial converts (or not) at the trial's end
+                elif qualify_draw[lead] < qualify_chance[lead] * interest:
+                    sql_at[lead] = ended
+                    open_opportunity(lead)
+                else:
+                    reason[lead] = NOT_QUALIFIED
+                    ended_at[lead] = ended
             elif attempt + 1 < n_attempts:
                 follow_up(lead, attempt + 1, ended)
-            elif not self.trial[lead]:
-                self.reason[lead] = UNREACHED
-                self.ended_at[lead] = ended
+            elif not trial[lead]:
+                reason[lead] = UNREACHED
+                ended_at[lead] = ended
             now = ended
-
-    def reached(self, lead: int, started: float, ended: float, interest: float) -> None:
-        """The SDR got through: the conversation qualifies the lead (SQL) or not."""
-        self.reached_at[lead] = started
-        if self.trial[lead]:
-            return  # a worked trial converts (or not) at the trial's end
-        if self.qualify_draw[lead] < self.qualify_chance[lead] * interest:
-            self.sql_at[lead] = ended
-            self.pipeline.open_opportunity(lead)
-        else:
-            self.reason[lead] = NOT_QUALIFIED
-            self.ended_at[lead] = ended
 
     def follow_up(self, lead: int, attempt: int, ended: float) -> None:
         """Not reached: the cadence's next attempt falls due at its offset from the first call, and
