@@ -38,8 +38,16 @@ class LeadDue(Timeout):
     on_calendar = True  # triggered when made (`event.triggered`, without a property call on the hot path)
 
 
-class DealCloses(Timeout):
-    """The end of a deal's sales cycle."""
+class DealCloses(Event):
+    """The end of a deal's sales cycle, the event its AE slot's process waits on.
+
+    The AE pipeline puts only the earliest closes on the calendar (succeeded with a ``delay``)
+    and keeps the rest itself until they are next, so SimPy's heap holds about one event per
+    busy SDR, not one per open deal as well (a thousand at a million leads a year).
+    """
+
+    delay: SimTime = 0
+    priority: EventPriority = DEAL_CLOSES
 
 
 class Handoff(Event):
@@ -57,7 +65,7 @@ class Handoff(Event):
     on_calendar = False  # set when the desk succeeds it with its lead's delay
 
 
-PRIORITY_OF_EVENT: dict[type, EventPriority] = {LeadDue: LEAD_DUE, DealCloses: DEAL_CLOSES, Interruption: REP_FREE}
+PRIORITY_OF_EVENT: dict[type, EventPriority] = {LeadDue: LEAD_DUE, Interruption: REP_FREE}
 _priority_of_event = PRIORITY_OF_EVENT.get
 _schedule = simpy.Environment.schedule
 
@@ -80,7 +88,7 @@ class DeskEnvironment(simpy.Environment):
         kind = event.__class__
         if kind is Timeout:  # an attempt, or a rep waiting for the shift: first, the most frequent
             _schedule(self, event, priority, delay)
-        elif kind is Handoff:  # succeeded now, delivered when its lead falls due
+        elif kind is Handoff or kind is DealCloses:  # succeeded now, delivered after their delay
             _schedule(self, event, event.priority, event.delay)  # type: ignore[attr-defined]
         else:
             _schedule(self, event, _priority_of_event(kind, priority), delay)

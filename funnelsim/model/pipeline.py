@@ -7,13 +7,18 @@ is waiting. A slot's process starts with the first deal that finds every open sl
 the pipeline's capacity; an unlimited pipeline is the same code with no limit.
 
 A deal costs the calendar one event (its close), plus the wake-up of a slot that was waiting for
-it; a slot is a process for the rest of the run, so nothing is started or ended per deal.
+it; a slot is a process for the rest of the run, so nothing is started or ended per deal. Only
+the earliest closes are on SimPy's calendar at any moment; the others wait here, in close order,
+until they are next, so the SDRs' events are not sifted through a heap of every open deal.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Generator
+from heapq import heappop, heappush
+from itertools import count
 from typing import Protocol
 
 import numpy as np
@@ -64,6 +69,10 @@ class AePipeline:
         self.ae_slot_at = floats(out.ae_slot_at)
         self.opportunity_at, self.closed_at = floats(out.opportunity_at), floats(out.closed_at)
         self.reason, self.ended_at = ints(out.reason), floats(out.ended_at)
+        self.on_calendar: list[float] = []  # heap of the instants of the closes on SimPy's calendar
+        self.later: list[tuple[float, int, DealCloses]] = []  # heap of the other closes: (instant, order, event)
+        self.order = count()  # deals in the order their closes were made (SimPy's order among equal instants)
+        self.closed = self._closed  # bound once: a callback of every close put on the calendar
 
     def open_opportunity(self, lead: int) -> None:
         """An SQL enters the pipeline now: it waits for a slot, first come first served."""
@@ -95,10 +104,45 @@ class AePipeline:
             starts = calendar.next_open(now)
             opportunity_at[lead] = starts
             closes = calendar.next_open(starts + cycle[lead])
-            yield DealCloses(env, closes - now)
+            yield self.close_at(now + (closes - now))  # the instant SimPy gives a delay of closes - now
             closed_at[lead] = closes
             reason[lead] = ASSISTED if wins[lead] else DEAL_LOST
             ended_at[lead] = closes
 
+    def close_at(self, instant: float) -> DealCloses:
+        """The event of a deal closing at `instant`: on the calendar now if it is the earliest
+        close, otherwise kept here until it is (equal instants keep the order they were made in)."""
+        event = DealCloses(self.env)
+        if not self.on_calendar or instant < self.on_calendar[0]:
+            self._put_on_calendar(event, instant)
+        else:
+            heappush(self.later, (instant, next(self.order), event))
+        return event
+
+    def _put_on_calendar(self, event: DealCloses, instant: float) -> None:
+        heappush(self.on_calendar, instant)
+        event.delay = delay_until(self.env.now, instant)
+        event.callbacks.insert(0, self.closed)  # before its slot's process resumes
+        event.succeed()
+
+    def _closed(self, event: Event) -> None:
+        """The earliest close falls due: the next close kept here goes on the calendar if it is
+        now the earliest."""
+        on_calendar, later = self.on_calendar, self.later
+        heappop(on_calendar)
+        if later and (not on_calendar or later[0][0] < on_calendar[0]):
+            instant, _, next_close = heappop(later)
+            self._put_on_calendar(next_close, instant)
+
     def close_books(self) -> None:
         """Nothing to settle: deals still open at the horizon stay open in the records."""
+
+
+def delay_until(now: float, instant: float) -> float:
+    """The delay SimPy turns into `instant` exactly (it schedules at `now + delay`)."""
+    delay = instant - now
+    while now + delay < instant:
+        delay = math.nextafter(delay, math.inf)
+    while now + delay > instant:
+        delay = math.nextafter(delay, -math.inf)
+    return delay
