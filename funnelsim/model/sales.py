@@ -338,8 +338,8 @@ class SalesDesk:
     def follow_up(self, lead: int, attempt: int, ended: float) -> None:
         """Not reached: the cadence's next attempt falls due at its offset from the first call, and
         at least the minimum gap after this one ended, unless the lead's patience runs out first."""
-        first_call = self.slot_start[lead * self.n_attempts]
-        due = max(first_call + self.offsets[attempt], ended + self.min_gap)
+        by_cadence, after_gap = self.slot_start[lead * self.n_attempts] + self.offsets[attempt], ended + self.min_gap
+        due = after_gap if after_gap > by_cadence else by_cadence  # max(), without a call per follow-up
         queue = self.queues[lead % self.n_queues]
         if due >= self.abandon_at[lead]:
             self.give_up(lead)
