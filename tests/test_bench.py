@@ -6,6 +6,7 @@ No timing is asserted here: speed is a figure of the benchmark, which machines d
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 from typer.testing import CliRunner
@@ -39,6 +40,35 @@ def test_bench_writes_every_measurement(quick_bench):
     memory = [t for t in result["targets"] if t["target"].startswith("peak MB")]
     assert [t["met"] for t in memory] == [None, None]  # no 1,000,000-lead run here
     assert {"versions", "cpus"} <= set(result["environment"])
+
+
+def test_bench_ratios_pair_the_repeats_and_funnels_use_their_own_ceiling(quick_bench):
+    result, _ = quick_bench
+    contenders = result["mmc"]["contenders"]
+    ours = contenders["funnelsim"]["all_customers_per_second"]
+    theirs = contenders["simpy"]["all_customers_per_second"]
+    paired = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+    assert contenders["simpy"]["funnelsim_ratio"] == pytest.approx(paired)
+    (target,) = [t for t in result["targets"] if t["target"].startswith("M/M/c: funnelsim / SimPy")]
+    assert target["measured"] == pytest.approx(paired)
+    (funnel,) = result["funnel"]
+    assert funnel["repeats"] == 1  # the quick bench: one run per size
+    assert funnel["bare_events_per_lead"] == pytest.approx(
+        funnel["seconds"] / funnel["leads"] * funnel["ceiling_events_per_second"]
+    )
+
+
+def test_a_small_funnel_repeats_until_a_second_is_timed_with_the_ceiling_between(monkeypatch):
+    from funnelsim.bench import suite
+    from funnelsim.bench.config import BenchConfig
+
+    seeds, ceilings = [], iter([1e6, 3e6, 2e6])
+    monkeypatch.setattr(suite, "time_funnel", lambda scenario, seed: seeds.append(seed) or (100, 90, 0.08, 0.1))
+    monkeypatch.setattr(suite, "ceiling_events_per_second", lambda events: next(ceilings))
+    config = BenchConfig(funnel_repeats=3, funnel_seconds=1.0, seed=7)
+    timings, ceiling = suite._time_funnel_size(None, 100, config, lambda message: None)
+    assert len(timings) == 10 and seeds == list(range(7, 17))  # 1.0 s / 0.1 s each, one seed per run
+    assert ceiling == 2e6  # the median of the three ceilings, run before repeats 1, 5 and 9
 
 
 def test_bench_times_a_fresh_funnelsim_run_by_phase(quick_bench):

@@ -26,7 +26,8 @@ class BenchConfig:
     ciw_repeats: int = 3  # Ciw is the slowest contender; its median is over fewer repeats
     ceiling_events: int = 1_000_000
     funnel_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
-    funnel_repeats: int = 3
+    funnel_repeats: int = 3  # at least; a small funnel repeats until about `funnel_seconds` are timed
+    funnel_seconds: float = 1.0
     memory: bool = True
     phase_runs: int = 3  # fresh `funnelsim run baseline` processes timed by phase (0: none)
     seed: int = 20260105
@@ -35,5 +36,5 @@ class BenchConfig:
 FULL = BenchConfig()
 QUICK = BenchConfig(
     mmc_customers=20_000, repeats=3, ciw_repeats=1, ceiling_events=200_000, funnel_sizes=(10_000, 100_000),
-    funnel_repeats=1, phase_runs=1,
+    funnel_repeats=1, funnel_seconds=0.0, phase_runs=1,
 )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import subprocess
 import sys
 import time
@@ -57,6 +58,8 @@ class FunnelRun:
     peak_mb_without_records: float | None = None
     peak_mb_with_records: float | None = None
     import_mb: float | None = None
+    repeats: int = 0  # timed replications (the medians are over these)
+    ceiling_events_per_second: float = math.nan  # SimPy's ceiling measured between them
 
     @property
     def leads_per_second(self) -> float:

@@ -145,7 +145,7 @@ def _mmc_table(result: dict[str, Any]) -> Table:
         table.add_row(
             names[key].format(ciw=versions.get("ciw", "")),
             f"{rate:,.0f} customers/s",
-            f"{ours['customers_per_second'] / rate:.1f}x faster",
+            f"{peer.get('funnelsim_ratio', ours['customers_per_second'] / rate):.1f}x faster",
             f"{60 * peer['mean_wait_hours']:.2f} min",
             "",
         )
@@ -164,8 +164,10 @@ def _mmc_table(result: dict[str, Any]) -> Table:
 
 def _funnel_table(result: dict[str, Any]) -> Table:
     funnel = Table(
-        title=f"Full baseline funnel scaled (rates and reps x k) — median of {result['config']['funnel_repeats']} "
-        "runs; a run is simulate() + figures()",
+        title="Full baseline funnel scaled (rates and reps x k) — median of at least "
+        f"{result['config']['funnel_repeats']} runs (a small funnel: about "
+        f"{result['config'].get('funnel_seconds', 0):g} s of them); a run is simulate() + figures(); "
+        "bare events at SimPy's ceiling measured between the runs",
         title_justify="left",
     )
     columns = ("Leads", "SDRs", "Horizon", "Leads/s", "µs/lead", "Bare-event equiv./lead", "Events/lead")
