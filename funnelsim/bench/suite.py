@@ -46,6 +46,7 @@ from funnelsim.bench.mmc import (
 )
 from funnelsim.bench.phases import TARGET_SIMULATE_SHARE, run_phases
 from funnelsim.model.simulate import simulate
+from funnelsim.scenario.schema import Scenario
 from funnelsim.theory import erlang_c_mean_wait
 
 
@@ -160,7 +161,7 @@ def run_bench(config: BenchConfig = FULL, progress: Callable[[str], None] | None
 
 
 def _time_funnel_size(
-    scenario: Any, size: int, config: BenchConfig, say: Callable[[str], None]
+    scenario: Scenario, size: int, config: BenchConfig, say: Callable[[str], None]
 ) -> tuple[list[tuple[int, int, float, float]], float]:
     """Timed replications of one funnel size, and SimPy's ceiling measured between them.
 
