@@ -88,19 +88,39 @@ def _idle_cores() -> int:
     """Cores nobody else is using: on a busy machine, forked chart workers only add their start-up
     to the same CPU time (measured: slower than drawing in turn).
 
-    On Linux, the processes runnable right now (`/proc/loadavg`), this one aside; the load average
-    would still count the replications this run has just finished. Elsewhere, the 1-minute load
-    average."""
+    On Linux, the tasks runnable right now (`/proc/loadavg`) less this process's own (its native
+    threads, pyarrow's pool among them, are often runnable just after writing the tables); the load
+    average would still count the replications this run has just finished. Elsewhere, the 1-minute
+    load average."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        with open("/proc/loadavg", encoding="ascii") as loadavg:
-            busy = float(int(loadavg.read().split()[3].split("/")[0]) - 1)
+        busy = float(min(_others_runnable() for _ in range(3)))  # the least of three looks: a snapshot races
     except (OSError, ValueError, IndexError):
         try:
             busy = os.getloadavg()[0]
         except OSError:
             return 1
     return max(1, int(cores - busy + 0.5))
+
+
+def _others_runnable() -> int:
+    """Tasks runnable on the machine right now that are not this process's threads."""
+    own = _own_runnable_tasks()
+    with open("/proc/loadavg", encoding="ascii") as loadavg:
+        runnable = int(loadavg.read().split()[3].split("/")[0])
+    return max(0, runnable - max(own, _own_runnable_tasks()))
+
+
+def _own_runnable_tasks() -> int:
+    """This process's threads in state R (the calling one among them), from /proc/self/task."""
+    running = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text(encoding="ascii")
+        except OSError:  # the thread ended meanwhile
+            continue
+        running += stat.rpartition(")")[2].split()[0] == "R"
+    return max(1, running)
 
 
 def run_charts(
