@@ -121,7 +121,7 @@ def test_idle_cores_do_not_count_this_processs_own_threads(monkeypatch, own, idl
     assert charts._idle_cores() == idle
 
 
-def test_idle_cores_take_the_least_busy_of_three_looks(monkeypatch):
+def test_idle_cores_take_the_least_busy_of_a_few_looks(monkeypatch):
     looks = iter(["2.0 1.0 1.0 3/85 99", "2.0 1.0 1.0 1/85 99", "2.0 1.0 1.0 3/85 99"])
     monkeypatch.setattr(charts, "open", lambda *a, **k: io.StringIO(next(looks)), raising=False)
     monkeypatch.setattr(charts, "_own_runnable_tasks", lambda: 1)

@@ -67,6 +67,7 @@ def _draw_and_save(name: str, data: RunData, folder: Path) -> tuple[Path, float]
     return path, time.perf_counter() - started
 
 
+LOOKS, LOOK_APART = 5, 0.002  # how often and how far apart (s) `_idle_cores` looks at the runnable tasks
 _FORKED_DATA: RunData | None = None  # what a forked chart worker draws from (inherited, never pickled)
 
 
@@ -94,7 +95,12 @@ def _idle_cores() -> int:
     load average."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        busy = float(min(_others_runnable() for _ in range(3)))  # the least of three looks: a snapshot races
+        busy = float(_others_runnable())
+        for _ in range(LOOKS - 1):  # a task runnable for a moment is not a busy core: the least of a few looks
+            if busy == 0:
+                break
+            time.sleep(LOOK_APART)
+            busy = min(busy, float(_others_runnable()))
     except (OSError, ValueError, IndexError):
         try:
             busy = os.getloadavg()[0]
