@@ -58,6 +58,23 @@ def test_bench_ratios_pair_the_repeats_and_funnels_use_their_own_ceiling(quick_b
     )
 
 
+def test_the_scaling_target_is_the_cost_in_bare_events_with_the_seconds_beside_it():
+    from funnelsim.bench import suite
+
+    def size(leads: int, microseconds: float, ceiling: float) -> dict[str, float]:
+        return {"leads": leads, "target_leads": leads, "microseconds_per_lead": microseconds,
+                "bare_events_per_lead": microseconds * 1e-6 * ceiling, "peak_mb_without_records": 300.0,
+                "peak_mb_with_records": 500.0}  # fmt: skip
+
+    # the machine slowed by a third while the big size ran: 1.5x the seconds, 1.2x the bare events
+    funnel = [size(10_000, 2.0, 1.8e6), size(1_000_000, 3.0, 1.44e6)]
+    result = {"mmc": {"contenders": {"simpy": {"funnelsim_ratio": 4.0}}}, "funnel": funnel}
+    (row,) = [t for t in suite._targets(result) if t["target"].startswith("full funnel: cost per lead")]
+    assert row["target"] == "full funnel: cost per lead at 1,000,000 / at 10,000 (in bare SimPy events)"
+    assert row["measured"] == pytest.approx(1.2) and row["met"] is True
+    assert row["wall_clock_ratio"] == pytest.approx(1.5)
+
+
 def test_a_small_funnel_repeats_until_a_second_is_timed_with_the_ceiling_between(monkeypatch):
     from funnelsim.bench import suite
     from funnelsim.bench.config import BenchConfig

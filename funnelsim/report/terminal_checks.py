@@ -102,6 +102,9 @@ def bench(result: dict[str, Any]) -> None:
         measured = "–" if row["measured"] is None else f"{row['measured']:,.2f}"
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[row["met"]]
         targets.add_row(row["target"], limit, measured, verdict)
+        if row.get("wall_clock_ratio") is not None:  # beside the cost in bare events: the same in seconds
+            ratio = f"{row['wall_clock_ratio']:,.2f}"
+            targets.add_row("  the same in microseconds (moves with the machine's speed)", "", ratio, "for reference")
     out_console.print(targets)
 
 
