@@ -31,6 +31,8 @@ def main() -> None:
     assert isinstance(alone, list)
     cells = [f"{a:6.2f} ({a / r[TOTAL]:4.0%})" for a, r in zip(alone, runs)]
     print(f"{'simulate alone (a paired --no-charts run)':45s} " + "  ".join(cells))
+    if not measured["bytecode_cached"]:
+        print("(funnelsim's modules have no cached bytecode: each run compiled them again, about 0.1 s of start-up)")
     print(
         f"median share simulating: {measured['simulate_share']:.0%} by the run's clock, "
         f"{measured['simulate_alone_share']:.0%} counting the simulation alone"

@@ -104,6 +104,26 @@ def test_bench_times_a_fresh_funnelsim_run_by_phase(quick_bench):
     assert strict["measured"] == pytest.approx(alone / run["total wall"])
 
 
+@pytest.mark.parametrize("cached", [True, False])
+def test_the_phases_say_when_each_run_compiled_funnelsim_again(monkeypatch, tmp_path, cached):
+    import importlib.util
+
+    from funnelsim.bench import phases
+    from funnelsim.report import terminal_checks
+
+    pyc = tmp_path / "phases.cpython.pyc"
+    if cached:
+        pyc.write_bytes(b"")
+    monkeypatch.setattr(importlib.util, "cache_from_source", lambda source: str(pyc))
+    assert phases.bytecode_cached() is cached
+    run = {"simulate (replications, summary)": 1.0, "total wall": 2.0}
+    measured = {"command": "funnelsim run baseline", "runs": [run], "bytecode_cached": cached}
+    table = terminal_checks._phases_table(measured)
+    assert (table.caption is None) is cached
+    if not cached:
+        assert "no cached bytecode" in str(table.caption) and "0.1 s" in str(table.caption)
+
+
 def test_bench_prints_the_three_tables(quick_bench):
     _, output = quick_bench
     for title in (

@@ -121,6 +121,11 @@ def _phases_table(phases: dict[str, Any]) -> Table:
     if alone:
         cells = (f"{a:.2f} s ({a / r['total wall']:.0%})" for a, r in zip(alone, runs))
         table.add_row("simulate alone (a paired --no-charts run)", *cells)
+    if phases.get("bytecode_cached") is False:
+        table.caption = (
+            "funnelsim's modules have no cached bytecode (PYTHONDONTWRITEBYTECODE with an editable install): "
+            "each run compiled them again, so start-up reads about 0.1 s longer than an installed funnelsim's"
+        )
     return table
 
 
