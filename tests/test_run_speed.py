@@ -129,6 +129,16 @@ def test_idle_cores_take_the_least_busy_of_a_few_looks(monkeypatch):
     assert charts._idle_cores() == 2
 
 
+def test_own_runnable_tasks_read_each_threads_state_after_its_name(tmp_path):
+    # the state follows the last ")": a thread's name may hold parentheses and spaces
+    states = {"101": "101 (python) R 1 101", "102": "102 (pool R (1)) S 1 101", "103": "103 (jemalloc) R 1"}
+    for tid, stat in states.items():
+        (tmp_path / tid).mkdir()
+        (tmp_path / tid / "stat").write_text(stat, encoding="ascii")
+    (tmp_path / "104").mkdir()  # a thread that ended between the listing and the read
+    assert charts._own_runnable_tasks(tmp_path) == 2
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux /proc only")
 def test_own_runnable_tasks_count_the_calling_thread():
     assert 1 <= charts._own_runnable_tasks() <= len(list(Path("/proc/self/task").iterdir()))

@@ -117,10 +117,10 @@ def _others_runnable() -> int:
     return max(0, runnable - max(own, _own_runnable_tasks()))
 
 
-def _own_runnable_tasks() -> int:
+def _own_runnable_tasks(tasks: Path = Path("/proc/self/task")) -> int:
     """This process's threads in state R (the calling one among them), from /proc/self/task."""
     running = 0
-    for task in Path("/proc/self/task").iterdir():
+    for task in tasks.iterdir():
         try:
             stat = (task / "stat").read_text(encoding="ascii")
         except OSError:  # the thread ended meanwhile
